@@ -1,0 +1,46 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= auto
+
+.PHONY: run test lint typecheck test-sqlite test-postgres bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## make run: set up, migrate the database, serve on http://$STARLING_HOST:$STARLING_PORT
+run: $(STAMP)
+	$(BIN)/starling migrate
+	$(BIN)/starling serve --no-migrate
+
+## make test: set up, then ruff, mypy and the whole suite on SQLite and PostgreSQL
+test: $(STAMP) lint typecheck test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP)
+	STARLING_TEST_DB=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -q
+
+# Runs when PostgreSQL answers; in CI (CI=true) it always runs and fails without it.
+test-postgres: $(STAMP)
+	@if [ "$$CI" = "true" ] || $(BIN)/python -m tests.support.pg_available; then \
+		STARLING_TEST_DB=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -q; \
+	else \
+		echo "SKIPPED: PostgreSQL suite (no server on 127.0.0.1:5432; set STARLING_TEST_PG_URL)"; \
+	fi
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Infrastructure: database engine and sessions, and later pub/sub, media storage, HTTP."""

@@ -1,0 +1,7 @@
+"""Every job kind and its one-line handler: load by id, call a service.
+
+Each handler runs in its own transaction together with the deletion of its job row, so its
+database effects happen exactly once. Handlers tolerate their subject having been deleted meanwhile.
+"""
+
+from __future__ import annotations

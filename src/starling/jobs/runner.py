@@ -1,0 +1,165 @@
+"""The job runner: claims due jobs with a lease, runs each in its own transaction, retries with backoff.
+
+A job is deleted in the same transaction as its handler's writes, so its effect is applied
+exactly once even if the process dies at any moment: an unfinished job's lease simply runs out and
+another runner takes it. Handlers must be idempotent for effects outside the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from starling.adapters.db import unit_of_work
+from starling.jobs.registry import get_handler
+from starling.models import Job
+from starling.models.base import utcnow
+
+log = logging.getLogger("starling.jobs")
+
+LEASE = timedelta(seconds=60)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 2 ** min(attempts, 12)))
+
+
+class JobRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        poll_interval: float = 0.5,
+        batch_size: int = 20,
+        concurrency: int = 4,
+    ) -> None:
+        self.sessions = sessions
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def claim(self) -> list[int]:
+        now = utcnow()
+        async with unit_of_work(self.sessions) as session:
+            ids = list(
+                (
+                    await session.execute(
+                        select(Job.id)
+                        .where(
+                            Job.run_at <= now,
+                            Job.failed_at.is_(None),
+                            or_(Job.locked_until.is_(None), Job.locked_until < now),
+                        )
+                        .order_by(Job.run_at, Job.id)
+                        .limit(self.batch_size)
+                    )
+                ).scalars()
+            )
+            if not ids:
+                return []
+            # The lock condition is checked again by the UPDATE, so two runners never both win a job.
+            claimed = (
+                await session.execute(
+                    update(Job)
+                    .where(
+                        Job.id.in_(ids),
+                        or_(Job.locked_until.is_(None), Job.locked_until < now),
+                    )
+                    .values(locked_by=self.name, locked_until=now + LEASE)
+                    .returning(Job.id)
+                )
+            ).scalars()
+            return sorted(claimed)
+
+    async def run_one(self, job_id: int) -> bool:
+        """Run one claimed job. Returns True when it finished (or was already gone)."""
+        try:
+            async with unit_of_work(self.sessions) as session:
+                job = await session.get(Job, job_id)
+                if job is None or job.locked_by != self.name:
+                    return True
+                handler = get_handler(job.kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind!r}")
+                await handler(session, dict(job.payload))
+                await session.execute(delete(Job).where(Job.id == job_id))
+            return True
+        except Exception as exc:
+            log.warning("job %s failed: %s", job_id, exc)
+            await self._record_failure(job_id, exc)
+            return False
+
+    async def _record_failure(self, job_id: int, exc: Exception) -> None:
+        async with unit_of_work(self.sessions) as session:
+            job = await session.get(Job, job_id)
+            if job is None:
+                return
+            job.attempts += 1
+            job.last_error = "".join(traceback.format_exception_only(exc))[-2000:]
+            job.locked_by = None
+            job.locked_until = None
+            now = utcnow()
+            if job.attempts >= job.max_attempts:
+                job.failed_at = now
+            else:
+                job.run_at = now + _backoff(job.attempts)
+
+    async def run_until_empty(self, *, max_rounds: int = 1000) -> int:
+        """Run every due job, including jobs those jobs add. Returns how many ran."""
+        count = 0
+        for _ in range(max_rounds):
+            ids = await self.claim()
+            if not ids:
+                return count
+            for job_id in ids:
+                await self.run_one(job_id)
+                count += 1
+        return count
+
+    async def run_forever(self) -> None:
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def guarded(job_id: int) -> None:
+            async with sem:
+                await self.run_one(job_id)
+
+        while not self._stopping:
+            try:
+                ids = await self.claim()
+            except Exception:
+                log.exception("claiming jobs failed")
+                ids = []
+            if ids:
+                await asyncio.gather(*(guarded(i) for i in ids))
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run_forever(), name="starling-job-runner")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except TimeoutError:
+                self._task.cancel()

@@ -1,0 +1,1 @@
+"""Alembic migrations; every one runs on SQLite and PostgreSQL."""

@@ -1,0 +1,50 @@
+"""SQLAlchemy typed tables, one module per aggregate. Importing this registers them all."""
+
+from starling.models.accounts import Account, User
+from starling.models.base import Base
+from starling.models.instance import InstanceSetting, Rule
+from starling.models.jobs import Job
+from starling.models.oauth import AccessToken, Application, AuthorizationCode
+from starling.models.social import Block, Follow, FollowRequest, Mute
+from starling.models.statuses import (
+    Bookmark,
+    Favourite,
+    IdempotencyKey,
+    MediaAttachment,
+    Mention,
+    Pin,
+    Status,
+    StatusEdit,
+    StatusTag,
+    Tag,
+)
+from starling.models.timelines import HomeFeedEntry, Marker, Notification
+
+__all__ = [
+    "AccessToken",
+    "Account",
+    "Application",
+    "AuthorizationCode",
+    "Base",
+    "Block",
+    "Bookmark",
+    "Favourite",
+    "Follow",
+    "FollowRequest",
+    "HomeFeedEntry",
+    "IdempotencyKey",
+    "InstanceSetting",
+    "Job",
+    "Marker",
+    "MediaAttachment",
+    "Mention",
+    "Mute",
+    "Notification",
+    "Pin",
+    "Rule",
+    "Status",
+    "StatusEdit",
+    "StatusTag",
+    "Tag",
+    "User",
+]

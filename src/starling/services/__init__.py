@@ -1,0 +1,1 @@
+"""One module per user action. Services take a session, never commit, and queue jobs for side effects."""

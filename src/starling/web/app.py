@@ -1,0 +1,55 @@
+"""The ASGI application: routes, error handlers and the lifespan that owns the container."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from starling import __version__
+from starling.bootstrap import Container, build_container
+from starling.config import Settings, get_settings
+from starling.web.errors import install_error_handlers
+from starling.web.responses import JSONResponse
+from starling.web.routes import ROUTERS
+
+STATIC_DIR = Path(__file__).parent / "html" / "static"
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = container is None
+        c = container or build_container(settings)
+        app.state.container = c
+        if own and settings.run_jobs_in_server:
+            c.runner.start()
+        try:
+            yield
+        finally:
+            if own:
+                await c.close()
+
+    app = FastAPI(
+        title="Starling",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    if container is not None:
+        app.state.container = container
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    logging.getLogger("starling").setLevel(settings.log_level.upper())
+    return app

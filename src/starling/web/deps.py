@@ -1,0 +1,153 @@
+"""Per-request context: one database session, the authenticated viewer, and commit with wake-up.
+
+Handlers get a :class:`Ctx` from :func:`auth`, call a service with ``ctx.session`` and then
+``await ctx.commit()`` before building the response, so a client is only told "done" once the
+write (and the jobs it queued) is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from starling.adapters.db import _write_intent
+from starling.bootstrap import Container
+from starling.domain.errors import Forbidden, StarlingError, Unauthorized, Unprocessable
+from starling.domain.scopes import grants
+from starling.domain.tokens import hash_token
+from starling.jobs.queue import JOBS_ADDED
+from starling.models import AccessToken, Account, Application, User
+
+
+@dataclass
+class Viewer:
+    token: AccessToken
+    application: Application | None
+    user: User | None
+    account: Account | None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    def require_account(self) -> Account:
+        if self.account is None:
+            raise Unprocessable("This method requires an authenticated user")
+        return self.account
+
+
+@dataclass
+class Ctx:
+    request: Request
+    container: Container
+    session: AsyncSession
+    viewer: Viewer | None
+
+    @property
+    def account(self) -> Account:
+        """The signed-in account; endpoints that need one declare ``auth(scope)``."""
+        if self.viewer is None or self.viewer.account is None:
+            raise Unauthorized("The access token is invalid")
+        return self.viewer.account
+
+    @property
+    def account_or_none(self) -> Account | None:
+        return self.viewer.account if self.viewer else None
+
+    @property
+    def user(self) -> User:
+        if self.viewer is None or self.viewer.user is None:
+            raise Unauthorized("The access token is invalid")
+        return self.viewer.user
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self.session.info.pop(JOBS_ADDED, False):
+            self.container.runner.wake()
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return None
+    return request.query_params.get("access_token") or None
+
+
+async def load_viewer(session: AsyncSession, raw_token: str) -> Viewer:
+    row = (
+        await session.execute(
+            select(AccessToken, Application, User, Account)
+            .outerjoin(Application, Application.id == AccessToken.application_id)
+            .outerjoin(User, User.id == AccessToken.user_id)
+            .outerjoin(Account, Account.id == User.account_id)
+            .where(AccessToken.token_hash == hash_token(raw_token))
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized("The access token is invalid")
+    token, app, user, account = row
+    if token.revoked_at is not None:
+        raise Unauthorized("The access token was revoked")
+    if user is not None:
+        if account is None or account.suspended_at is not None:
+            raise Forbidden("Your login is currently disabled")
+        if not user.approved:
+            raise Forbidden("Your login is currently pending approval")
+    return Viewer(token=token, application=app, user=user, account=account, scopes=frozenset(token.scopes.split()))
+
+
+def auth(
+    scope: str | None = None, *, required: bool = True, user: bool = True
+) -> Callable[[Request], AsyncIterator[Ctx]]:
+    """Dependency factory.
+
+    ``scope``: the scope the endpoint needs (checked when a token is present).
+    ``required``: a token must be given. ``user``: the token must belong to a user (not an app token).
+    """
+
+    async def dependency(request: Request) -> AsyncIterator[Ctx]:
+        container = get_container(request)
+        write = request.method not in ("GET", "HEAD", "OPTIONS")
+        async with container.sessions() as session:
+            if write and container.settings.is_sqlite:
+                reset = _write_intent.set(True)
+                try:
+                    await session.connection()
+                finally:
+                    _write_intent.reset(reset)
+            viewer: Viewer | None = None
+            raw = bearer_token(request)
+            if raw is not None:
+                viewer = await load_viewer(session, raw)
+            elif required:
+                raise Unauthorized("The access token is invalid")
+            if viewer is not None:
+                if scope is not None and not grants(viewer.scopes, scope):
+                    raise Forbidden("This action is outside the authorized scopes")
+                if required and user and viewer.account is None:
+                    raise Unprocessable("This method requires an authenticated user")
+            ctx = Ctx(request=request, container=container, session=session, viewer=viewer)
+            try:
+                yield ctx
+            except StarlingError:
+                await session.rollback()
+                raise
+
+    return dependency
+
+
+def public(scope: str | None = None) -> Callable[[Request], AsyncIterator[Ctx]]:
+    """A token is optional; when one is given it must be valid and hold ``scope``."""
+    return auth(scope, required=False)
+
+
+AsyncHandler = Callable[..., Awaitable[object]]

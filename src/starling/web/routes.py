@@ -1,0 +1,36 @@
+"""The one route table: every router of the server, in the order they are matched."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from starling.web import html
+from starling.web.mastodon import (
+    accounts,
+    apps,
+    follows,
+    instance,
+    not_yet,
+    notifications,
+    oauth,
+    search,
+    statuses,
+    timelines,
+    wellknown,
+)
+
+ROUTERS: list[APIRouter] = [
+    apps.router,
+    oauth.router,
+    accounts.router,
+    follows.router,
+    statuses.router,
+    timelines.router,
+    notifications.router,
+    search.router,
+    instance.router,
+    wellknown.router,
+    html.router,
+    # Last: answers every other /api/ path with a Mastodon-style error.
+    not_yet.router,
+]
