@@ -5,3 +5,7 @@ database effects happen exactly once. Handlers tolerate their subject having bee
 """
 
 from __future__ import annotations
+
+from starling.jobs import follow_jobs, status_jobs, timeline_jobs
+
+__all__ = ["follow_jobs", "status_jobs", "timeline_jobs"]

@@ -22,8 +22,9 @@ from starling.web.mastodon import (
 ROUTERS: list[APIRouter] = [
     apps.router,
     oauth.router,
-    accounts.router,
+    # follows before accounts: its fixed paths (/accounts/relationships) must win over /accounts/{id}.
     follows.router,
+    accounts.router,
     statuses.router,
     timelines.router,
     notifications.router,

@@ -1,0 +1,3 @@
+"""Job handlers: follows."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Job handlers: statuss."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Job handlers: timelines."""
+
+from __future__ import annotations
