@@ -76,8 +76,7 @@ async def unit_of_work(
                 yield session
                 if write:
                     await session.commit()
-                else:
-                    await session.rollback()
+                # A read-only unit simply closes: its objects stay loaded for the caller.
             except BaseException:
                 await session.rollback()
                 raise
