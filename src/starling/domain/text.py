@@ -18,7 +18,7 @@ _URL = r"(?P<url>\bhttps?://[^\s<>\"'\u200b]+)"
 _EMAIL = r"(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)"
 _MENTION = (
     r"(?P<mention>(?<![\w@/])@(?P<m_user>[A-Za-z0-9_]+(?:[.-]+[A-Za-z0-9_]+)*)"
-    r"(?:@(?P<m_domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))?)"
+    r"(?:@(?P<m_domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?))?)"
 )
 _HASHTAG = r"(?P<tag>(?<![\w#&/])#(?P<t_name>[\w\u00b7\u200c]*[^\W\d_][\w\u00b7\u200c]*))"
 _TOKEN = re.compile("|".join((_URL, _MENTION, _EMAIL, _HASHTAG)), re.UNICODE)
@@ -163,3 +163,29 @@ def _render_paragraph(text: str, base_url: str, resolve_mention: MentionResolver
                 f'<a href="{escape(href)}" class="mention hashtag" rel="tag">#<span>{escape(t.username)}</span></a>'
             )
     return "".join(out)
+
+
+def clean_text(text: str) -> str:
+    """Drop characters no database can store (NUL) and unify line endings."""
+    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+_ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz "
+    "ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik "
+    "io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml "
+    "mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd "
+    "se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi "
+    "vo wa wo xh yi yo za zh zu".split()
+)
+
+
+def normalize_language(value: str | None) -> str | None:
+    """An ISO 639-1 code from what a client sent (``en``, ``EN``, ``en-US``, ``pt_BR``); None when unusable.
+
+    Clients send their interface locale; an unknown code falls back to the default rather than
+    failing the post, as Mastodon does."""
+    if not value:
+        return None
+    base = value.strip().replace("_", "-").split("-", 1)[0].lower()
+    return base if base in _ISO_639_1 else None

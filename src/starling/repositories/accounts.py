@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from starling.models import Account, User
+from starling.models import Account, FollowRequest, User
 
 
 def split_acct(acct: str, local_domain: str) -> tuple[str, str | None]:
@@ -52,3 +54,51 @@ async def find_user_by_login(session: AsyncSession, login: str) -> User | None:
 
 async def any_admin(session: AsyncSession) -> bool:
     return (await session.execute(select(User.id).where(User.admin.is_(True)).limit(1))).first() is not None
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def username_taken(session: AsyncSession, username: str) -> bool:
+    found = await session.scalar(
+        select(Account.id).where(Account.username_lower == username.lower(), Account.domain_key == "").limit(1)
+    )
+    return found is not None
+
+
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    found = await session.scalar(select(User.id).where(User.email == email.lower()).limit(1))
+    return found is not None
+
+
+async def accounts_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Account]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    result = await session.execute(select(Account).where(Account.id.in_(wanted)))
+    return {a.id: a for a in result.scalars()}
+
+
+async def accounts_by_usernames(
+    session: AsyncSession, names: Iterable[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], Account]:
+    """Accounts for (lowercased username, lowercased domain or None) pairs; unknown ones are left out."""
+    pairs = list(dict.fromkeys((u.lower(), d.lower() if d else None) for u, d in names))
+    if not pairs:
+        return {}
+    keys = [(u, d or "") for u, d in pairs]
+    result = await session.execute(
+        select(Account).where(
+            or_(*[and_(Account.username_lower == u, Account.domain_key == d) for u, d in keys])
+        )
+    )
+    return {(a.username_lower, a.domain_key or None): a for a in result.scalars()}
+
+
+async def count_follow_requests(session: AsyncSession, account_id: int) -> int:
+    """Pending requests to follow ``account_id``."""
+    n = await session.scalar(
+        select(func.count()).select_from(FollowRequest).where(FollowRequest.target_account_id == account_id)
+    )
+    return int(n or 0)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from starling.domain.errors import Unprocessable
 from starling.domain.ids import new_id
 from starling.domain.passwords import hash_password
 from starling.models import Account, User
 from starling.models.base import utcnow
+from starling.repositories.accounts import email_taken, username_taken
+from starling.services.accounts.errors import Problems
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 RESERVED = frozenset({"admin", "root", "support", "help", "about", "api", "oauth", "settings", "system",
                       "static", "users", "tags", "auth", "web", "well-known", "nodeinfo", "health",
                       "metrics", "starling", "postmaster", "webmaster"})
@@ -35,40 +37,57 @@ class NewAccount:
     allow_reserved: bool = False
 
 
-async def register_account(session: AsyncSession, data: NewAccount) -> tuple[Account, User]:
-    """Validate and create; raises 422 with every problem found, in Mastodon's words."""
-    problems: list[str] = []
+async def check_new_account(session: AsyncSession, data: NewAccount, problems: Problems) -> None:
+    """Add every problem with ``data`` to ``problems`` (Mastodon's error codes and wording)."""
     username = data.username.strip()
     email = data.email.strip().lower()
-    if not USERNAME.match(username):
-        problems.append("username must contain only letters, numbers and underscores (1 to 30)")
+    if not username:
+        problems.add("username", "ERR_BLANK", "can't be blank")
+    elif len(username) > 30:
+        problems.add("username", "ERR_TOO_LONG", "is too long (maximum is 30 characters)")
+    elif not USERNAME.match(username):
+        problems.add("username", "ERR_INVALID", "must contain only letters, numbers and underscores")
     elif username.lower() in RESERVED and not data.allow_reserved:
-        problems.append("username is reserved")
-    elif await session.scalar(
-        select(func.count()).select_from(Account).where(
-            Account.username_lower == username.lower(), Account.domain_key == ""
-        )
-    ):
-        problems.append("username is already taken")
-    if not EMAIL.match(email) or len(email) > 320:
-        problems.append("email is invalid")
-    elif await session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        problems.append("email is already taken")
-    if len(data.password) < MIN_PASSWORD:
-        problems.append(f"password is too short (minimum is {MIN_PASSWORD} characters)")
+        problems.add("username", "ERR_RESERVED", "is reserved")
+    elif await username_taken(session, username):
+        problems.add("username", "ERR_TAKEN", "has already been taken")
+    if not email:
+        problems.add("email", "ERR_BLANK", "can't be blank")
+    elif not EMAIL.match(email) or len(email) > 320:
+        problems.add("email", "ERR_INVALID", "is invalid")
+    elif await email_taken(session, email):
+        problems.add("email", "ERR_TAKEN", "has already been taken")
+    if not data.password:
+        problems.add("password", "ERR_BLANK", "can't be blank")
+    elif len(data.password) < MIN_PASSWORD:
+        problems.add("password", "ERR_TOO_SHORT", f"is too short (minimum is {MIN_PASSWORD} characters)")
     elif len(data.password) > MAX_PASSWORD:
-        problems.append(f"password is too long (maximum is {MAX_PASSWORD} characters)")
-    if problems:
-        raise Unprocessable("Validation failed: " + ", ".join(p[0].upper() + p[1:] for p in problems))
+        problems.add("password", "ERR_TOO_LONG", f"is too long (maximum is {MAX_PASSWORD} characters)")
+    if data.locale and not LOCALE.match(data.locale):
+        problems.add("locale", "ERR_INCLUSION", "is not included in the list")
+
+
+async def register_account(session: AsyncSession, data: NewAccount) -> tuple[Account, User]:
+    """Validate and create; raises 422 (with per-field ``details``) listing every problem found."""
+    problems = Problems()
+    await check_new_account(session, data, problems)
+    problems.raise_if_any()
+    return await create_account(session, data)
+
+
+async def create_account(session: AsyncSession, data: NewAccount) -> tuple[Account, User]:
+    """Create without checking: callers ran :func:`check_new_account` first."""
     now = utcnow()
+    username = data.username.strip()
     account = Account(
         id=new_id(), username=username, username_lower=username.lower(), domain=None, domain_key="",
         display_name="", note="", note_html="", fields=[], locked=False, bot=False, discoverable=True,
         indexable=True, followers_count=0, following_count=0, statuses_count=0,
         created_at=now, updated_at=now,
     )
+    password_hash = await asyncio.to_thread(hash_password, data.password)
     user = User(
-        id=new_id(), account_id=account.id, email=email, password_hash=hash_password(data.password),
+        id=new_id(), account_id=account.id, email=data.email.strip().lower(), password_hash=password_hash,
         admin=data.admin, approved=data.approved, confirmed=True, locale=(data.locale or "en")[:16],
         reason=data.reason, default_privacy="public", default_sensitive=False, created_at=now,
     )

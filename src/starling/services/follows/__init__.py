@@ -1,0 +1,1 @@
+"""Following: follow, unfollow, follow requests, removing followers."""

@@ -1,0 +1,1 @@
+"""What the server says about itself, and the admin's changes to it."""

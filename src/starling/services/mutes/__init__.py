@@ -1,0 +1,1 @@
+"""Muting accounts."""

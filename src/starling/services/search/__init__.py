@@ -1,0 +1,1 @@
+"""Searching accounts, hashtags and statuses."""

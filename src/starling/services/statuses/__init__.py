@@ -1,0 +1,1 @@
+"""Statuses: posting, reading, editing, deleting and what others do with them (one module per action)."""

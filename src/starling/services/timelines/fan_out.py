@@ -1,0 +1,37 @@
+"""Fan-out on write: a new status or reblog goes into the home feeds of those it reaches."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from starling.jobs.queue import enqueue
+from starling.models import Account, Status
+from starling.repositories import timelines
+
+# Each fan-out also trims one bucket of the reached feeds; over TRIM_BUCKETS posts every feed is trimmed once
+# on average, which keeps feeds near FEED_SIZE at a cost spread evenly over the fan-outs.
+TRIM_BUCKETS = 64
+
+
+async def fan_out_status(session: AsyncSession, status_id: int) -> None:
+    """Author + local followers (for direct: author + mentioned local accounts), each at most once."""
+    status = await session.get(Status, status_id)
+    if status is None:
+        return
+    author = await session.get(Account, status.account_id)
+    if author is None or author.suspended_at is not None:
+        return
+    original: Status | None = None
+    if status.reblog_of_id is not None:
+        original = await session.get(Status, status.reblog_of_id)
+        if original is None:
+            return
+    await timelines.fan_out(session, status, original, to_author=author.domain is None)
+    if status.visibility != "direct":
+        enqueue(session, "trim_home_feeds", {"account_id": author.id, "bucket": status.id % TRIM_BUCKETS})
+
+
+async def trim_follower_feeds(session: AsyncSession, author_id: int, bucket: int) -> int:
+    """Trim the feeds of the author's local followers in ``bucket`` to their newest entries."""
+    return await timelines.trim_feeds(session, timelines.follower_bucket(author_id, bucket % TRIM_BUCKETS,
+                                                                         TRIM_BUCKETS))
