@@ -175,10 +175,14 @@ class CpuMeter:
         return (time.monotonic(), cpu_times(), self.server.cpu_seconds() if self.server else 0.0,
                 cpu_seconds(postgres_pids()))
 
+    def _per_process(self) -> dict[int, float]:
+        return {pid: cpu_seconds([pid]) for pid in (self.server.pids() if self.server else [])}
+
     def start(self) -> None:
         self._start = self._snapshot()
+        self._start_each = self._per_process()
 
-    def stop(self, extra_cpu_s: float = 0.0, extra_name: str = "load_generator") -> dict[str, float]:
+    def stop(self, extra_cpu_s: float = 0.0, extra_name: str = "load_generator") -> dict[str, Any]:
         t1, (busy1, total1, steal1), srv1, pg1 = self._snapshot()
         t0, (busy0, total0, steal0), srv0, pg0 = self._start
         wall = max(1e-6, t1 - t0)
@@ -188,6 +192,7 @@ class CpuMeter:
         server = (srv1 - srv0) / wall
         pg = (pg1 - pg0) / wall
         extra = extra_cpu_s / wall
+        each = [round((cpu - self._start_each.get(pid, 0.0)) / wall, 2) for pid, cpu in self._per_process().items()]
         return {
             "machine_cores": round(machine, 2),
             "server_cores": round(server, 2),
@@ -195,6 +200,7 @@ class CpuMeter:
             f"{extra_name}_cores": round(extra, 2),
             "other_cores": round(max(0.0, machine - server - pg - extra), 2),
             "steal_pct": round(100 * (steal1 - steal0) / dtotal, 1),
+            "server_processes_cores": sorted(each, reverse=True),
         }
 
 
@@ -619,7 +625,7 @@ class WrkResult:
     errors: dict[str, int]
     wrk_cpu_s: float
     wrk_cpu_pct: float
-    cpu: dict[str, float]
+    cpu: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

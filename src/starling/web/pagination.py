@@ -14,10 +14,8 @@ def _id_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    value = parse_id(raw)
-    if value is None:
-        raise Unprocessable(f"Validation failed: {name} is not a valid id")
-    return value
+    # Mastodon treats a cursor that is not an id as absent rather than failing the request.
+    return parse_id(raw)
 
 
 def read_page(request: Request, *, default: int = 20, maximum: int = 40) -> Page:

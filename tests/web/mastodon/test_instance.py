@@ -36,6 +36,7 @@ async def test_v2_instance_without_token(client: httpx.AsyncClient) -> None:
     assert body["registrations"]["enabled"] is True
     assert body["registrations"]["approval_required"] is False
     assert body["registrations"]["message"] is None
+    assert body["registrations"]["reason_required"] is False
     assert body["configuration"]["urls"]["streaming"] == "ws://testserver"
     config = body["configuration"]
     assert config["statuses"] == {"max_characters": 500, "max_media_attachments": 4, "characters_reserved_per_url": 23}
@@ -139,7 +140,8 @@ async def test_admin_settings_show_in_instance(client: httpx.AsyncClient, contai
     v2 = (await client.get("/api/v2/instance")).json()
     assert v2["title"] == "Birds"
     assert v2["description"] == "A place for birds"
-    assert v2["registrations"] == {**v2["registrations"], "enabled": True, "approval_required": True}
+    assert v2["registrations"] == {**v2["registrations"], "enabled": True, "approval_required": True,
+                                   "reason_required": True}
     assert v2["contact"]["email"] == "staff@birds.example"
     assert [r["text"] for r in v2["rules"]] == ["Be kind"]
     v1 = (await client.get("/api/v1/instance")).json()

@@ -112,6 +112,7 @@ async def test_oauth_authorization_server(client: httpx.AsyncClient) -> None:
     assert set(body["scopes_supported"]) == set(ALL)
     assert len(body["scopes_supported"]) == len(ALL)
     assert body["response_types_supported"] == ["code"]
+    assert body["response_modes_supported"] == ["query"]
     assert body["grant_types_supported"] == ["authorization_code", "password", "client_credentials"]
     assert body["code_challenge_methods_supported"] == ["S256"]
     assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]

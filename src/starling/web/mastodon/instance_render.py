@@ -34,10 +34,6 @@ ICON_PATH = "/static/avatar-missing.png"
 ICON_SIZE = "120x120"
 
 
-def version_string() -> str:
-    return VERSION
-
-
 def to_mastodon_rule(rule: Rule) -> JSON:
     return {"id": str(rule.id), "text": rule.text, "hint": rule.hint, "translations": {}}
 
@@ -101,7 +97,7 @@ def to_mastodon_instance(info: InstanceInfo, settings: Settings, contact_account
         "registrations": {
             "enabled": info.registrations_open,
             "approval_required": info.approval_required,
-            "reason_required": False,
+            "reason_required": info.approval_required,
             "message": info.closed_registrations_message,
             "min_age": None,
             "url": None,

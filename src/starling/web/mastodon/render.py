@@ -166,9 +166,11 @@ def to_mastodon_status(status: Status, bundle: StatusBundle, base: str) -> JSON:
         "filtered": [],
     }
     if viewer is not None:
-        data["favourited"] = status.id in bundle.favourited
-        data["reblogged"] = status.id in bundle.reblogged
-        data["bookmarked"] = status.id in bundle.bookmarked
+        # A reblog answers for the status it wraps, as Mastodon's does.
+        proper_id = status.reblog_of_id or status.id
+        data["favourited"] = proper_id in bundle.favourited
+        data["reblogged"] = proper_id in bundle.reblogged
+        data["bookmarked"] = proper_id in bundle.bookmarked
         data["muted"] = False
         if status.account_id == viewer:
             data["pinned"] = status.id in bundle.pinned

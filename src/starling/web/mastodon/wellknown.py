@@ -108,6 +108,7 @@ async def oauth_authorization_server(request: Request) -> Response:
         "app_registration_endpoint": f"{base}/api/v1/apps",
         "scopes_supported": SCOPES,
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "password", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
