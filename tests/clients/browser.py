@@ -117,10 +117,13 @@ def _page_code(response: httpx.Response) -> str | None:
 
 @dataclass
 class Grant:
-    code: str
+    """Where the walk ended: a code, or the error the server sent back to the client (e.g. access_denied)."""
+
+    code: str | None
     state: str | None
     redirect: str | None
     pages: list[str]
+    error: str | None = None
 
 
 class OAuthBrowser:
@@ -171,8 +174,11 @@ class OAuthBrowser:
             if response.is_redirect:
                 target = urljoin(str(response.url), response.headers["location"])
                 query = parse_qs(urlsplit(target).query)
+                state = (query.get("state") or [None])[0]
                 if "code" in query:
-                    return Grant(query["code"][0], (query.get("state") or [None])[0], target, self.pages)
+                    return Grant(query["code"][0], state, target, self.pages)
+                if "error" in query:
+                    return Grant(None, state, target, self.pages, error=query["error"][0])
                 raise BrowserError(f"redirected away without a code: {target}\n{self.pages}")
             if response.status_code >= 400:
                 raise BrowserError(

@@ -161,6 +161,7 @@ def _authorization_code_login(server: LiveServer, client_app: ClientApp, email: 
         grant = browser.authorize(url, email, PASSWORD)
     finally:
         browser.close()
+    assert grant.code, grant
     if redirect_uri != OOB:
         assert grant.redirect is not None and grant.redirect.startswith(redirect_uri), grant
         assert grant.state == state, grant
@@ -178,6 +179,20 @@ def test_authorization_code_flow_out_of_band(server: LiveServer, client_app: Cli
     email = _new_user(client_app, "olga")
     api = _authorization_code_login(server, client_app, email, OOB)
     assert api.account_verify_credentials().username == "olga"
+
+
+def test_authorization_can_be_denied(server: LiveServer, client_app: ClientApp) -> None:
+    email = _new_user(client_app, "dina")
+    api = client_app.api()
+    url = api.auth_request_url(redirect_uris=APP_CALLBACK, scopes=["read"], state="s1", allow_http=True)
+    browser = OAuthBrowser(server.base_url)
+    try:
+        grant = browser.authorize(url, email, PASSWORD, grant=False)
+    finally:
+        browser.close()
+    assert grant.code is None, grant
+    assert grant.error == "access_denied", grant
+    assert grant.state == "s1", grant
 
 
 def test_post_reply_and_context(alice: Mastodon, bob: Mastodon) -> None:

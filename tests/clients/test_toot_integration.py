@@ -100,8 +100,13 @@ def fetch_toot_source() -> Path:
 
 
 def unpack(archive: Path, into: Path) -> Path:
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, EOFError, OSError):
+        archive.unlink(missing_ok=True)  # a download cut short: fetch it again
+        with tarfile.open(fetch_toot_source()) as tar:
+            tar.extractall(into, filter="data")
     root = into / f"toot-{TOOT_VERSION}"
     assert (root / "tests" / "integration" / "conftest.py").exists(), f"unexpected layout in {archive}"
     return root
@@ -169,6 +174,7 @@ def test_toot_integration_suite(tmp_path: Path, request: pytest.FixtureRequest) 
     lines = [
         f"toot {TOOT_VERSION} integration suite against Starling: {counts['passed']} of {len(outcomes)} pass "
         f"({counts['failed']} failing, {counts['error']} errors, {counts['skipped']} skipped)",
+        f"  served at http://{domain}" + ("" if port == TOOT_PORT else f" (port {TOOT_PORT} was taken)"),
     ]
     for name in sorted(by_file):
         group = by_file[name]

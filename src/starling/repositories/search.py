@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starling.domain.paging import Page
 from starling.models import Account, Block, Follow, Status, Tag
 from starling.repositories.paging import newest_first, paginate
-from starling.repositories.visibility import author_not_suspended, visible_to
+from starling.repositories.timelines import author_active
+from starling.repositories.visibility import visible_to
 
 _FTS = table("statuses_fts", column("rowid"))
 
@@ -84,7 +85,7 @@ async def search_statuses(
     if match is None:
         return []
     stmt: Any = select(Status).where(
-        match, Status.reblog_of_id.is_(None), visible_to(viewer_id), author_not_suspended()
+        match, Status.reblog_of_id.is_(None), visible_to(viewer_id), author_active()
     )
     if account_id is not None:
         stmt = stmt.where(Status.account_id == account_id)

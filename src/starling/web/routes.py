@@ -24,11 +24,12 @@ ROUTERS: list[APIRouter] = [
     oauth.router,
     # follows before accounts: its fixed paths (/accounts/relationships) must win over /accounts/{id}.
     follows.router,
+    # search before accounts too (/accounts/search).
+    search.router,
     accounts.router,
     statuses.router,
     timelines.router,
     notifications.router,
-    search.router,
     instance.router,
     wellknown.router,
     html.router,

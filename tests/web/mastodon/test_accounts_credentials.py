@@ -303,3 +303,9 @@ async def test_several_accounts(client: httpx.AsyncClient, make_actor: MakeActor
     assert [a["id"] for a in r.json()] == [bob.id, alice.id]
     r = await client.get("/api/v1/accounts", params=[("id[]", "x")])
     assert r.status_code == 422
+
+
+async def test_non_numeric_account_id_is_not_found(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/accounts/not-an-id")
+    assert r.status_code == 404
+    assert r.json() == {"error": "Record not found"}

@@ -74,8 +74,7 @@ async def test_types_filters_and_paging(client: httpx.AsyncClient, container: Co
     assert _ids(await client.get(next_url.group(1), headers=h)) == [fav_b, follow_b]
     assert _ids(await client.get("/api/v1/notifications", params={"min_id": follow_b, "limit": 1}, headers=h)) == [
         fav_b]
-    bad = await client.get("/api/v1/notifications", params={"account_id": "x"}, headers=h)
-    assert bad.status_code == 422
+    assert _ids(await client.get("/api/v1/notifications", params={"account_id": "x"}, headers=h)) == []
 
 
 async def test_hidden_when_the_status_or_sender_is_out_of_reach(

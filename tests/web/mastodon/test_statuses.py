@@ -345,6 +345,11 @@ async def test_reply_links_and_counts(client: httpx.AsyncClient, make_actor: Mak
         assert {c for _, c in rows} == {int(root["id"])}
         assert len(rows) == 3
     assert nested["in_reply_to_account_id"] == bob.id
+    continued = await post(client, alice, "and more", in_reply_to_id=nested["id"])
+    assert continued["in_reply_to_id"] == nested["id"]
+    assert continued["in_reply_to_account_id"] == bob.id
+    own_thread = await post(client, alice, "1/2", in_reply_to_id=root["id"])
+    assert own_thread["in_reply_to_account_id"] == alice.id
 
 
 async def test_reply_to_missing_deleted_or_invisible_is_404(

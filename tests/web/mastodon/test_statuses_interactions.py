@@ -169,6 +169,25 @@ async def test_reblog_visibility_rules(client: httpx.AsyncClient, make_actor: Ma
     assert r.status_code == 422
 
 
+async def test_deleting_a_reblog_directly(
+    client: httpx.AsyncClient, make_actor: MakeActor, container: Container
+) -> None:
+    alice = await make_actor("alice")
+    bob = await make_actor("bob")
+    data = await post(client, alice, "share me")
+    reblog = (await client.post(f"/api/v1/statuses/{data['id']}/reblog", headers=bob.headers)).json()
+    r = await client.put(f"/api/v1/statuses/{reblog['id']}", json={"status": "edited"}, headers=bob.headers)
+    assert r.status_code == 403
+    r = await client.delete(f"/api/v1/statuses/{reblog['id']}", headers=bob.headers)
+    assert r.status_code == 200
+    assert r.json()["id"] == reblog["id"] and r.json()["reblog"]["id"] == data["id"]
+    original = (await client.get(f"/api/v1/statuses/{data['id']}", headers=bob.headers)).json()
+    assert original["reblogs_count"] == 0 and original["reblogged"] is False
+    async with unit_of_work(container.sessions, write=False) as session:
+        b = await session.get(Account, int(bob.id))
+        assert b is not None and b.statuses_count == 0
+
+
 # Blocks
 
 

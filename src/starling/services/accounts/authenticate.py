@@ -21,13 +21,17 @@ def _decoy_hash() -> str:
     return hash_password("starling-decoy-password")
 
 
+def _check_decoy(password: str) -> None:
+    verify_password(_decoy_hash(), password)
+
+
 async def authenticate(session: AsyncSession, login: str, password: str) -> tuple[User, Account]:
     """401 for a wrong login or password; 403 for a pending or disabled login (told only after the
     password was right, so the answer reveals nothing about accounts to a stranger)."""
     login = login.strip()
     user = await find_user_by_login(session, login) if login and len(login) <= 320 else None
     if user is None or not password or len(password) > 1024:
-        await asyncio.to_thread(verify_password, _decoy_hash(), password or "x")
+        await asyncio.to_thread(_check_decoy, password or "x")
         raise Unauthorized(INVALID)
     if not await asyncio.to_thread(verify_password, user.password_hash, password):
         raise Unauthorized(INVALID)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from starling.domain.errors import BadRequest, Unauthorized
+from starling.domain.errors import Unauthorized, Unprocessable
 from starling.models import Account
 from starling.repositories import search
 from starling.repositories.search import AccountQuery
@@ -42,7 +42,7 @@ async def search_accounts(
     resolve: bool = False,
 ) -> list[Account]:
     if q is None or not q.strip():
-        raise BadRequest("param is missing or the value is empty: q")
+        raise Unprocessable("Validation failed: q can't be blank")
     check_anonymous_use(viewer, offset=offset, resolve=resolve)
     return await search.search_accounts(
         session, parse_account_query(q, local_domain), viewer.id if viewer else None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from starling.domain.errors import BadRequest
+from starling.domain.errors import Unprocessable
 from starling.domain.paging import Page
 from starling.domain.text import normalize_tag
 from starling.models import Account, Status, Tag
@@ -41,7 +41,7 @@ async def search_all(
     lone ``#word`` or ``@name`` no status text; statuses only for signed-in users."""
     q = (query.q or "").strip()
     if not q:
-        raise BadRequest("param is missing or the value is empty: q")
+        raise Unprocessable("Validation failed: q can't be blank")
     offset = query.offset if query.type else 0
     check_anonymous_use(viewer, offset=offset, resolve=query.resolve)
     wanted = {kind for kind in TYPES if query.type in (None, "", kind)}

@@ -73,6 +73,13 @@ async def _parent(session: AsyncSession, in_reply_to_id: int, account: Account) 
     return parent
 
 
+def _replied_account(parent: Status, account: Account) -> int:
+    """Continuing one's own reply keeps naming the account the thread answers, as Mastodon does."""
+    if parent.account_id == account.id and parent.in_reply_to_account_id is not None:
+        return parent.in_reply_to_account_id
+    return parent.account_id
+
+
 def _visibility(value: str | None, user: User) -> str:
     if value is None or value == "":
         return user.default_privacy if user.default_privacy in VISIBILITIES else "public"
@@ -114,7 +121,7 @@ async def post_status(
         content=composed.content, spoiler_text=spoiler_text, sensitive=bool(sensitive or spoiler_text),
         visibility=visibility, language=language,
         in_reply_to_id=parent.id if parent else None,
-        in_reply_to_account_id=parent.account_id if parent else None,
+        in_reply_to_account_id=_replied_account(parent, account) if parent else None,
         reblog_of_id=None,
         conversation_id=(parent.conversation_id or parent.id) if parent else status_id,
         application_id=data.application_id, has_media=bool(media),

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from starling.repositories.instance import get_setting
+from starling.repositories.instance import TITLE, get_setting
 from starling.web.html.session import CSRF_FIELD, Page
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -34,7 +34,7 @@ PAGE_HEADERS = {
 
 
 async def instance_title(page: Page) -> str:
-    stored = await get_setting(page.session, "title")
+    stored = await get_setting(page.session, TITLE)
     return stored if isinstance(stored, str) and stored else page.settings.instance_title
 
 

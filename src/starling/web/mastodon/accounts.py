@@ -9,8 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from starling.domain.errors import Forbidden, NotFound, Unprocessable
-from starling.domain.ids import parse_id
+from starling.domain.errors import Forbidden, Unprocessable
 from starling.domain.scopes import grants
 from starling.services.accounts.errors import ValidationFailed
 from starling.services.accounts.show_accounts import lookup_account, show_account, show_accounts
@@ -19,7 +18,7 @@ from starling.services.accounts.update_credentials import ProfileChanges, update
 from starling.services.accounts.verify_credentials import Credentials, verify_credentials
 from starling.web.deps import Ctx, auth, public
 from starling.web.mastodon.oauth import token_json
-from starling.web.mastodon.present import account_json, accounts_json, base_url
+from starling.web.mastodon.present import account_json, accounts_json, base_url, path_id
 from starling.web.mastodon.render import to_mastodon_credential_account
 from starling.web.params import Params, read_params
 from starling.web.responses import json_response
@@ -131,9 +130,6 @@ async def list_accounts(request: Request, ctx: Ctx = Depends(public("read:accoun
     return json_response(accounts_json(ctx, accounts))
 
 
-@router.get("/api/v1/accounts/{account_id:int}")
-async def show(account_id: int, ctx: Ctx = Depends(public("read:accounts"))) -> Response:
-    parsed = parse_id(account_id)
-    if parsed is None:
-        raise NotFound()
-    return json_response(account_json(ctx, await show_account(ctx.session, parsed)))
+@router.get("/api/v1/accounts/{account_id}")
+async def show(account_id: str, ctx: Ctx = Depends(public("read:accounts"))) -> Response:
+    return json_response(account_json(ctx, await show_account(ctx.session, path_id(account_id))))

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from starling.domain.errors import Unprocessable
+from starling.domain.ids import parse_id
 from starling.repositories.notifications import MarkerRow, NotificationFilter, NotificationRow
 from starling.services.notifications.clear_notifications import clear_notifications
 from starling.services.notifications.dismiss_notification import dismiss_notification
@@ -28,11 +29,19 @@ router = APIRouter()
 STATUS_TYPES = frozenset({"mention", "status", "reblog", "favourite", "poll", "update"})
 
 
+def _account_filter(params: Params) -> int | None:
+    """An ``account_id`` that is no id names no account: the filter then matches nothing (as Mastodon)."""
+    raw = params.raw("account_id")
+    if raw is None or raw == "":
+        return None
+    return parse_id(raw) or 0
+
+
 def _filters(params: Params) -> NotificationFilter:
     return NotificationFilter(
         types=params.get_str_list("types"),
         exclude_types=params.get_str_list("exclude_types"),
-        from_account_id=params.get_id("account_id"),
+        from_account_id=_account_filter(params),
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from starling.domain.ids import parse_id
 from starling.models import Tag
 from starling.services.search.search_accounts import search_accounts
 from starling.services.search.search_all import SearchQuery, search_all
@@ -25,11 +26,18 @@ def _tags_json(ctx: Ctx, tags: list[Tag]) -> list[dict[str, Any]]:
     base = base_url(ctx)
     out = []
     for tag in tags:
-        data = {**to_mastodon_tag(tag, base), "history": []}
+        data = {"id": str(tag.id), **to_mastodon_tag(tag, base), "history": []}
         if ctx.account_or_none is not None:
             data["following"] = False
         out.append(data)
     return out
+
+
+def _account_filter(raw: object) -> int | None:
+    """An ``account_id`` that is no id names no account, so no status matches (as Mastodon)."""
+    if raw is None or raw == "":
+        return None
+    return parse_id(raw) or 0
 
 
 @router.get("/api/v2/search")
@@ -43,7 +51,7 @@ async def search(request: Request, ctx: Ctx = Depends(public("read:search"))) ->
         offset=params.get_int("offset", 0, minimum=0) or 0,
         resolve=bool(params.get_bool("resolve", False)),
         following=bool(params.get_bool("following", False)),
-        account_id=params.get_id("account_id"),
+        account_id=_account_filter(params.raw("account_id")),
     )
     results = await search_all(ctx.session, ctx.account_or_none, query, ctx.container.settings.server_name)
     return json_response({

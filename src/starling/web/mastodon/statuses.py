@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from starling.domain.errors import NotFound
 from starling.domain.ids import parse_id
+from starling.domain.paging import Page
 from starling.services.statuses.bookmark_status import bookmark_status, unbookmark_status
 from starling.services.statuses.compose import StatusRules
 from starling.services.statuses.delete_status import delete_status
@@ -54,6 +55,10 @@ def _reply_id(params: Params) -> int | None:
     if parsed is None:
         raise NotFound()
     return parsed
+
+
+def _account_page(request: Request) -> Page:
+    return read_page(request, default=40, maximum=80)
 
 
 def _edit_json(version: Version, base: str) -> dict[str, Any]:
@@ -233,7 +238,7 @@ async def favourited_by_list(
     status_id: str, request: Request, ctx: Ctx = Depends(public("read:accounts"))
 ) -> Response:
     viewer = ctx.account_or_none
-    rows = await favourited_by(ctx.session, path_id(status_id), viewer.id if viewer else None, read_page(request))
+    rows = await favourited_by(ctx.session, path_id(status_id), viewer.id if viewer else None, _account_page(request))
     response = json_response(accounts_json(ctx, [a for a, _ in rows]))
     set_link_header(response, request, [cursor for _, cursor in rows])
     return response
@@ -244,7 +249,7 @@ async def reblogged_by_list(
     status_id: str, request: Request, ctx: Ctx = Depends(public("read:accounts"))
 ) -> Response:
     viewer = ctx.account_or_none
-    rows = await reblogged_by(ctx.session, path_id(status_id), viewer.id if viewer else None, read_page(request))
+    rows = await reblogged_by(ctx.session, path_id(status_id), viewer.id if viewer else None, _account_page(request))
     response = json_response(accounts_json(ctx, [a for a, _ in rows]))
     set_link_header(response, request, [cursor for _, cursor in rows])
     return response
