@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -846,3 +846,34 @@ async def statements_per_request(
                 "statements": seen}
     finally:
         await container.engine.dispose()
+
+
+DISTURBED_CORES = 0.25
+
+
+async def clean_runs(
+    wanted: int, attempt: Callable[[int], Awaitable[dict[str, Any]]], *, others: Callable[[dict[str, Any]], float],
+    extra_attempts: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Runs until ``wanted`` of them were undisturbed by other work on the machine (bounded).
+
+    A run is disturbed when processes other than the server, PostgreSQL and the load generator used more
+    than DISTURBED_CORES cores during it. Returns (kept, discarded); when too few clean runs happened, the
+    least disturbed ones are kept and marked ``"disturbed": true``.
+    """
+    kept: list[dict[str, Any]] = []
+    discarded: list[dict[str, Any]] = []
+    for i in range(wanted + extra_attempts):
+        if len(kept) >= wanted:
+            break
+        one = await attempt(i)
+        one["disturbed"] = others(one) > DISTURBED_CORES
+        (discarded if one["disturbed"] else kept).append(one)
+        if one["disturbed"]:
+            log(f"run {i + 1} disturbed by other work ({others(one):.2f} cores); it does not count")
+    if len(kept) < wanted:
+        discarded.sort(key=others)
+        need = wanted - len(kept)
+        kept.extend(discarded[:need])
+        discarded = discarded[need:]
+    return kept, discarded

@@ -26,6 +26,7 @@ from bench.common import (
     Bench,
     Profiler,
     base_parser,
+    clean_runs,
     db_size_mb,
     emit,
     iso_now,
@@ -113,15 +114,19 @@ async def run(args: Any) -> dict[str, Any]:
 
         warm = await asyncio.to_thread(load, args.warmup)
         log(f"warm-up: {warm['rps']} req/s")
-        runs = []
-        for i in range(args.runs):
+
+        async def attempt(i: int) -> dict[str, Any]:
             others = await wait_for_quiet(args.quiet_wait, exclude=server.pids())
             one = await asyncio.to_thread(load, args.duration)
             one["others_cores_before"] = others
             one["server_rss_mb"] = server.memory()["rss_mb"]
-            runs.append(one)
             log(f"run {i + 1}: {one['rps']} req/s p50 {one['p50_ms']} ms p99 {one['p99_ms']} ms "
-                f"errors {one['errors']} wrk cpu {one['wrk_cpu_pct']}%")
+                f"errors {one['errors']} wrk cpu {one['wrk_cpu_pct']}% cpu {one['cpu']}")
+            return one
+
+        runs, discarded = await clean_runs(args.runs, attempt, others=lambda r: float(r["cpu"]["other_cores"]),
+                                           extra_attempts=args.extra_attempts)
+        result["discarded_runs"] = discarded
         rps = median([r["rps"] for r in runs])
         p99 = median([r["p99_ms"] for r in runs])
         result.update({
@@ -168,6 +173,8 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--extra-attempts", type=int, default=3,
+                        help="more runs allowed to replace runs disturbed by other work on the machine")
     args = parser.parse_args()
     emit(asyncio.run(run(args)))
 

@@ -26,6 +26,7 @@ from bench.common import (
     Raw,
     Server,
     base_parser,
+    clean_runs,
     emit,
     iso_now,
     log,
@@ -128,15 +129,21 @@ async def run(args: Any) -> dict[str, Any]:
         server = await bench.start_server()
         warm = await one_run(raw, server, args, tokens_file, bench.workdir, args.followers, args.warmup)
         log(f"warm-up: {warm['posts_s']} posts/s, drained in {warm['drain_s']} s")
-        runs = []
-        for i in range(args.runs):
+
+        async def attempt(i: int) -> dict[str, Any]:
             others = await wait_for_quiet(args.quiet_wait, exclude=server.pids())
             one = await one_run(raw, server, args, tokens_file, bench.workdir, args.followers, args.duration)
             one["others_cores_before"] = others
             one["server_rss_mb"] = server.memory()["rss_mb"]
-            runs.append(one)
             log(f"run {i + 1}: {one['posts_s']} posts/s, backlog at end {one['backlog_end']}, drained in "
-                f"{one['drain_s']} s, p99 {one['wrk']['p99_ms']} ms, errors {one['wrk']['errors']}")
+                f"{one['drain_s']} s, p99 {one['wrk']['p99_ms']} ms, errors {one['wrk']['errors']}, "
+                f"cpu {one['wrk']['cpu']}")
+            return one
+
+        runs, discarded = await clean_runs(args.runs, attempt,
+                                           others=lambda r: float(r["wrk"]["cpu"]["other_cores"]),
+                                           extra_attempts=args.extra_attempts)
+        result["discarded_runs"] = discarded
         posts_s = median([r["posts_s"] for r in runs])
         sustained = [r["sustained_posts_s"] for r in runs if r["sustained_posts_s"] is not None]
         result.update({
@@ -186,6 +193,8 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of posting per measured run")
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--extra-attempts", type=int, default=3,
+                        help="more runs allowed to replace runs disturbed by other work on the machine")
     parser.add_argument("--drain-timeout", type=float, default=180.0, help="longest wait for the backlog to drain")
     args = parser.parse_args()
     emit(asyncio.run(run(args)))

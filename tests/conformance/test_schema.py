@@ -55,6 +55,7 @@ class Seed:
     reply_status: str = ""
     notification: str = ""
     tag: str = "starlings"
+    app: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     counter: int = 0
 
@@ -86,6 +87,9 @@ class Seed:
 def seed(server: LiveServer) -> Seed:
     s = Seed(server, server.seed_actor("alice", locked=True), server.seed_actor("bob"), server.seed_actor("carol"))
     s.api(s.alice, "POST", f"/api/v1/accounts/{s.bob.id}/follow")
+    app = s.api(s.alice, "POST", "/api/v1/apps", json={"client_name": "conformance", "scopes": "read write",
+                                                          "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"})
+    s.app = app if isinstance(app, dict) else {}
     s.alice_status = s.post_status(s.alice, f"Hello from alice #{s.tag}")
     s.bob_status = s.post_status(s.bob, f"Hello from bob #{s.tag} https://example.com/")
     s.reply_status = s.post_status(s.bob, "@alice hi there", in_reply_to_id=s.alice_status)
@@ -164,11 +168,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/instance/peers"),
     Endpoint("GET", "/api/v1/instance/activity"),
     Endpoint("GET", "/api/v1/custom_emojis"),
+    Endpoint("GET", "/api/v1/instance/extended_description"),
+    Endpoint("GET", "/api/v1/instance/translation_languages"),
+    Endpoint("GET", "/api/v1/instance/domain_blocks"),
+    Endpoint("GET", "/api/v1/directory", explicit=(query({"local": "true", "order": "new"}),)),
     Endpoint("GET", "/.well-known/oauth-authorization-server"),
     Endpoint("GET", "/api/v1/trends/tags"),
     # apps and accounts
     Endpoint("GET", "/api/v1/apps/verify_credentials"),
     Endpoint("GET", "/api/v1/accounts/verify_credentials"),
+    Endpoint("GET", "/api/v1/preferences"),
+    Endpoint("GET", "/api/v1/accounts", explicit=(lambda s: {"query": {"id[]": [s.bob.id, s.carol.id]}},)),
     Endpoint("GET", "/api/v1/accounts/{id}", _bob),
     Endpoint("GET", "/api/v1/accounts/{id}/statuses", _bob, explicit=(query({"exclude_replies": "true"}),)),
     Endpoint("GET", "/api/v1/accounts/{id}/followers", _bob),
@@ -178,6 +188,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              explicit=(lambda s: {"query": {"id[]": [s.bob.id, s.carol.id]}},)),
     Endpoint("GET", "/api/v1/accounts/search", explicit=(query({"q": "bo"}),)),
     # statuses
+    Endpoint("GET", "/api/v1/statuses", explicit=(lambda s: {"query": {"id[]": [s.alice_status, s.bob_status]}},)),
     Endpoint("GET", "/api/v1/statuses/{id}", _status),
     Endpoint("GET", "/api/v1/statuses/{id}/context", _status),
     Endpoint("GET", "/api/v1/statuses/{id}/favourited_by", _status),
@@ -211,6 +222,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/statuses/{id}/unbookmark", _bob_status),
     Endpoint("POST", "/api/v1/statuses/{id}/pin", _status),
     Endpoint("POST", "/api/v1/statuses/{id}/unpin", _status),
+    Endpoint("POST", "/api/v1/statuses/{id}/mute", _status),
+    Endpoint("POST", "/api/v1/statuses/{id}/unmute", _status),
     Endpoint("POST", "/api/v1/accounts/{id}/follow", _carol),
     Endpoint("POST", "/api/v1/accounts/{id}/unfollow", _carol),
     Endpoint("POST", "/api/v1/accounts/{id}/block", _carol),
@@ -223,6 +236,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/apps", explicit=(body({"client_name": "conformance",
                                                 "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}),)),
     Endpoint("POST", "/api/v1/accounts", examples=FEW_EXAMPLES),
+    Endpoint("POST", "/oauth/token", examples=FEW_EXAMPLES,
+             explicit=(lambda s: {"body": {"grant_type": "client_credentials", "scope": "read",
+                                           "client_id": s.app.get("client_id", ""),
+                                           "client_secret": s.app.get("client_secret", "")}},)),
     # consume what they act on
     Endpoint("POST", "/api/v1/follow_requests/{account_id}/authorize", lambda s: {"account_id": s.fresh_requester()},
              examples=FEW_EXAMPLES),

@@ -3,8 +3,9 @@
 ``fan_out_status {"status_id"}``, ``remove_status_from_feeds {"status_id"}``,
 ``merge_account_into_home {"account_id", "target_account_id"}``,
 ``unmerge_account_from_home {"account_id", "target_account_id"}`` and the housekeeping job
-``trim_home_feeds {"account_id", "bucket"}`` that every fan-out queues: it trims one bucket of the
-author's followers' feeds to their newest entries, so feeds stay bounded without a scheduler.
+``trim_home_feeds {"account_id", "bucket"}`` that one fan-out in four queues: it trims one bucket of the
+author's followers' feeds to their newest entries, so feeds stay bounded without a scheduler
+(see ``services/timelines/fan_out.py``).
 """
 
 from __future__ import annotations

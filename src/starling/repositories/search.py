@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.domain.paging import Page
-from starling.models import Account, Block, Follow, Status, Tag
+from starling.models import Account, Block, Follow, Status, Tag, User
 from starling.repositories.paging import newest_first, paginate
 from starling.repositories.timelines import author_active
 from starling.repositories.visibility import visible_to
@@ -141,7 +141,8 @@ async def search_accounts(
             display.like(like_prefix(username), escape="\\"),
             display.like("% " + like_prefix(username), escape="\\"),
         )
-    stmt = select(Account).where(matches, Account.suspended_at.is_(None))
+    pending = exists().where(User.account_id == Account.id, User.approved.is_(False))
+    stmt = select(Account).where(matches, Account.suspended_at.is_(None), ~pending)
     order: list[Any] = [case((exact, 0), else_=1)]
     if viewer_id is not None:
         followed = exists().where(Follow.account_id == viewer_id, Follow.target_account_id == Account.id)

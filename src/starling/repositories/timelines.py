@@ -20,10 +20,10 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
-    false,
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,7 +46,7 @@ AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 AnyCompound: TypeAlias = CompoundSelect[*tuple[Any, ...]]
 
 
-def insert_ignoring_duplicates(session: AsyncSession, select_stmt: AnySelect) -> Any:
+def insert_ignoring_duplicates(session: AsyncSession, select_stmt: AnySelect | AnyCompound) -> Any:
     """``INSERT INTO home_feed … SELECT … ON CONFLICT DO NOTHING`` in the session's dialect."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(HomeFeedEntry).from_select(FEED_COLUMNS, select_stmt).on_conflict_do_nothing()
@@ -82,7 +82,7 @@ def _reply_reaches(status: Status, receiver: Any) -> ColumnElement[bool]:
     """A reply to someone else reaches only receivers who follow (or are) the person replied to."""
     target = status.in_reply_to_account_id
     if status.in_reply_to_id is None or target is None or target == status.account_id:
-        return literal(True)
+        return true()
     other = aliased(Follow)
     return or_(
         receiver == target,
@@ -114,9 +114,10 @@ async def fan_out(session: AsyncSession, status: Status, original: Status | None
                 ~exists().where(HomeFeedEntry.account_id == receiver, HomeFeedEntry.status_id == original.id),
             )
     others = others.where(~_excluded_by_relationships(receiver, authors))
+    rows: AnySelect | AnyCompound = others
     if to_author:
-        others = union_all(select(_id(author), _id(status.id), _id(author)), others)  # type: ignore[assignment]
-    await session.execute(insert_ignoring_duplicates(session, others))
+        rows = union_all(select(_id(author), _id(status.id), _id(author)), others)
+    await session.execute(insert_ignoring_duplicates(session, rows))
 
 
 async def remove_status(session: AsyncSession, status_id: int) -> None:
@@ -193,7 +194,7 @@ def _feed_cutoff(account_id: Any) -> Any:
     )
 
 
-async def trim_feeds(session: AsyncSession, account_ids: AnySelect | CompoundSelect[*tuple[Any, ...]]) -> int:
+async def trim_feeds(session: AsyncSession, account_ids: AnySelect | AnyCompound) -> int:
     """Trim each feed among ``account_ids`` (a select of one column) to its newest FEED_SIZE entries.
 
     One query finds the cutoff of every listed feed; one batched DELETE applies them.
@@ -212,7 +213,7 @@ async def trim_feeds(session: AsyncSession, account_ids: AnySelect | CompoundSel
     return len(cuts)
 
 
-def follower_bucket(author_id: int, bucket: int, buckets: int) -> AnySelect | CompoundSelect[*tuple[Any, ...]]:
+def follower_bucket(author_id: int, bucket: int, buckets: int) -> AnySelect | AnyCompound:
     """The author and their local followers whose id falls in ``bucket`` (of ``buckets``)."""
     followers = (
         select(Follow.account_id)
@@ -272,11 +273,9 @@ def _public_filters(
         Status.reblog_of_id.is_(None),
         author_active(),
     ]
-    if local and remote:
-        conditions.append(false())
-    elif local:
+    if local and not remote:
         conditions.append(Status.local.is_(True))
-    elif remote:
+    elif remote and not local:
         conditions.append(Status.local.is_(False))
     if only_media:
         conditions.append(Status.has_media.is_(True))

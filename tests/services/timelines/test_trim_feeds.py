@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select
 
 from starling.adapters.db import unit_of_work
 from starling.bootstrap import Container
 from starling.jobs.queue import enqueue
-from starling.models import HomeFeedEntry
+from starling.models import HomeFeedEntry, Job
 from starling.repositories import timelines
-from starling.services.timelines.fan_out import TRIM_BUCKETS, trim_follower_feeds
+from starling.services.timelines.fan_out import TRIM_BUCKETS, TRIM_EVERY, fan_out_status, trim_follower_feeds
 from tests.conftest import MakeActor
 from tests.support import factories as f
 
@@ -39,7 +39,7 @@ async def test_trim_keeps_the_newest_entries_of_followers_in_the_bucket(
         assert await f.feed_of(container, follower.id) == expected
 
 
-async def test_fan_out_queues_a_trim_and_merge_trims_the_follower(
+async def test_trim_job_and_merge_keep_feeds_to_size(
     container: Container, make_actor: MakeActor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(timelines, "FEED_SIZE", 3)
@@ -54,3 +54,18 @@ async def test_fan_out_queues_a_trim_and_merge_trims_the_follower(
         enqueue(session, "trim_home_feeds", {"account_id": int(alice.id), "bucket": int(alice.id) % TRIM_BUCKETS})
     assert await container.runner.run_until_empty() == 2
     assert await f.feed_of(container, alice.id) == list(reversed(posted))[:3]
+
+
+async def test_a_fan_out_queues_a_trim_when_its_id_says_so(container: Container, make_actor: MakeActor) -> None:
+    alice = await make_actor("alice")
+    for _ in range(3 * TRIM_EVERY):
+        status_id = await f.status(container, alice.id, fan_out=False)
+        async with unit_of_work(container.sessions) as session:
+            await fan_out_status(session, status_id)
+            await session.flush()
+            payloads = list((await session.execute(select(Job.payload).where(Job.kind == "trim_home_feeds"))).scalars())
+            await session.execute(delete(Job))
+        if status_id % TRIM_EVERY == 0:
+            assert payloads == [{"account_id": int(alice.id), "bucket": status_id // TRIM_EVERY % TRIM_BUCKETS}]
+        else:
+            assert payloads == []

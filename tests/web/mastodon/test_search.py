@@ -3,7 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from starling.adapters.db import unit_of_work
 from starling.bootstrap import Container
+from starling.models import User
 from tests.conftest import Actor, MakeActor
 from tests.support import factories as f
 
@@ -47,6 +49,12 @@ async def test_account_search_following_blocks_and_v1(
     viewer, anna, annie, anton = await _actors(make_actor, "viewer", "anna", "annie", "anton")
     await f.follow(container, viewer.id, annie.id)
     await f.block(container, anton.id, viewer.id)
+    pending = await make_actor("anders")
+    await f.suspend(container, (await make_actor("anselm")).id)
+    async with unit_of_work(container.sessions) as session:
+        user = await session.get(User, pending.user_id)
+        assert user is not None
+        user.approved = False
     ids = _ids((await _search(client, viewer, q="an", type="accounts"))["accounts"])
     assert ids == [annie.id, anna.id]
     following = await _search(client, viewer, q="an", type="accounts", following="true")

@@ -132,6 +132,8 @@ async def test_public_timeline_without_a_token(
     local = await client.get("/api/v1/timelines/public", params={"local": "true"})
     assert _ids(local) == [thread, with_media, local_post]
     assert _ids(await client.get("/api/v1/timelines/public", params={"remote": "true"})) == [remote_post]
+    both = await client.get("/api/v1/timelines/public", params={"remote": "true", "local": "true"})
+    assert _ids(both) == [thread, remote_post, with_media, local_post]
     media = (await client.get("/api/v1/timelines/public", params={"only_media": "1"})).json()
     assert [s["id"] for s in media] == [str(with_media)]
     assert len(media[0]["media_attachments"]) == 1

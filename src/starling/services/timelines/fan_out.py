@@ -8,9 +8,11 @@ from starling.jobs.queue import enqueue
 from starling.models import Account, Status
 from starling.repositories import timelines
 
-# Each fan-out also trims one bucket of the reached feeds; over TRIM_BUCKETS posts every feed is trimmed once
-# on average, which keeps feeds near FEED_SIZE at a cost spread evenly over the fan-outs.
-TRIM_BUCKETS = 64
+# One fan-out in TRIM_EVERY also queues the trimming of one bucket (of TRIM_BUCKETS) of the feeds it reached,
+# picked by the status id. A feed is then trimmed about once per TRIM_EVERY * TRIM_BUCKETS new entries, so
+# feeds stay near FEED_SIZE while the cost is spread thinly over the fan-outs and no scheduler is needed.
+TRIM_EVERY = 4
+TRIM_BUCKETS = 16
 
 
 async def fan_out_status(session: AsyncSession, status_id: int) -> None:
@@ -27,8 +29,9 @@ async def fan_out_status(session: AsyncSession, status_id: int) -> None:
         if original is None:
             return
     await timelines.fan_out(session, status, original, to_author=author.domain is None)
-    if status.visibility != "direct":
-        enqueue(session, "trim_home_feeds", {"account_id": author.id, "bucket": status.id % TRIM_BUCKETS})
+    if status.visibility != "direct" and status.id % TRIM_EVERY == 0:
+        bucket = status.id // TRIM_EVERY % TRIM_BUCKETS
+        enqueue(session, "trim_home_feeds", {"account_id": author.id, "bucket": bucket})
 
 
 async def trim_follower_feeds(session: AsyncSession, author_id: int, bucket: int) -> int:
