@@ -41,8 +41,20 @@ class Conflict(StarlingError):
     status_code = 409
 
 
+FieldDetails = dict[str, list[dict[str, str]]]
+
+
 class Unprocessable(StarlingError):
+    """422; ``details`` names the fields at fault as Mastodon's validation errors do."""
+
     status_code = 422
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "ERR_INVALID",
+                 details: FieldDetails | None = None):
+        super().__init__(message)
+        self.details: FieldDetails = dict(details or {})
+        if field is not None:
+            self.details.setdefault(field, []).append({"error": code, "description": message})
 
 
 class RateLimited(StarlingError):

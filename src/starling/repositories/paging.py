@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from starling.domain.paging import Page
 
-T = TypeVar("T", bound=tuple[Any, ...])
+Ts = TypeVarTuple("Ts")
 
 
-def paginate(stmt: Select[T], column: InstrumentedAttribute[int] | Any, page: Page) -> Select[T]:
+def paginate(
+    stmt: Select[*Ts], column: InstrumentedAttribute[int] | Any, page: Page
+) -> Select[*Ts]:
     if page.max_id is not None:
         stmt = stmt.where(column < page.max_id)
     if page.since_id is not None:

@@ -53,10 +53,6 @@ def insert_ignoring_duplicates(session: AsyncSession, select_stmt: AnySelect | A
     return sqlite.insert(HomeFeedEntry).from_select(FEED_COLUMNS, select_stmt).on_conflict_do_nothing()
 
 
-def _paginate(stmt: AnySelect, column: Any, page: Page) -> AnySelect:
-    return paginate(stmt, column, page)
-
-
 def _id(value: int) -> ColumnElement[int]:
     return literal(value, BigInteger)
 
@@ -261,7 +257,7 @@ async def home_timeline(session: AsyncSession, viewer_id: int, page: Page) -> li
             _reblog_original_visible(viewer_id, original),
         )
     )
-    rows = list((await session.execute(_paginate(stmt, HomeFeedEntry.status_id, page))).scalars())
+    rows = list((await session.execute(paginate(stmt, HomeFeedEntry.status_id, page))).scalars())
     return newest_first(rows, page)
 
 
@@ -292,7 +288,7 @@ async def public_timeline(
         *_public_filters(viewer_id, local=local, remote=remote, only_media=only_media),
         _not_reply_to_others(),
     )
-    rows = list((await session.execute(_paginate(stmt, Status.id, page))).scalars())
+    rows = list((await session.execute(paginate(stmt, Status.id, page))).scalars())
     return newest_first(rows, page)
 
 
@@ -315,7 +311,7 @@ async def tag_timeline(
         conditions.append(exists().where(StatusTag.status_id == Status.id, StatusTag.tag_id == tag_id))
     if none_tags:
         conditions.append(~exists().where(StatusTag.status_id == Status.id, StatusTag.tag_id.in_(none_tags)))
-    rows = list((await session.execute(_paginate(select(Status).where(*conditions), Status.id, page))).scalars())
+    rows = list((await session.execute(paginate(select(Status).where(*conditions), Status.id, page))).scalars())
     return newest_first(rows, page)
 
 
@@ -340,7 +336,7 @@ async def account_statuses(
 ) -> list[Status]:
     stmt = _account_statuses_query(account_id, viewer_id, exclude_replies=exclude_replies,
                                    exclude_reblogs=exclude_reblogs, only_media=only_media, tag_id=tag_id)
-    rows = list((await session.execute(_paginate(stmt, Status.id, page))).scalars())
+    rows = list((await session.execute(paginate(stmt, Status.id, page))).scalars())
     return newest_first(rows, page)
 
 
@@ -352,7 +348,7 @@ async def pinned_statuses(
     stmt = _account_statuses_query(account_id, viewer_id, exclude_replies=False, exclude_reblogs=True,
                                    only_media=only_media, tag_id=tag_id)
     pinned = stmt.add_columns(Pin.id).join(Pin, and_(Pin.status_id == Status.id, Pin.account_id == account_id))
-    rows = [(pin_id, status) for status, pin_id in (await session.execute(_paginate(pinned, Pin.id, page))).all()]
+    rows = [(pin_id, status) for status, pin_id in (await session.execute(paginate(pinned, Pin.id, page))).all()]
     return newest_first(rows, page)
 
 

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from starling.domain.errors import RateLimited, StarlingError
+from starling.domain.errors import FieldDetails, RateLimited, StarlingError, Unprocessable
 from starling.web.responses import JSONResponse
 
 log = logging.getLogger("starling.web")
@@ -24,10 +24,14 @@ _MESSAGES = {
 }
 
 
-def error_response(status: int, message: str, description: str | None = None) -> JSONResponse:
-    body: dict[str, str] = {"error": message}
+def error_response(
+    status: int, message: str, description: str | None = None, details: FieldDetails | None = None
+) -> JSONResponse:
+    body: dict[str, object] = {"error": message}
     if description:
         body["error_description"] = description
+    if status == 422:
+        body["details"] = details or {}
     headers = {"WWW-Authenticate": 'Bearer realm="Starling", error="invalid_token"'} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -35,7 +39,8 @@ def error_response(status: int, message: str, description: str | None = None) ->
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarlingError)
     async def _starling(_request: Request, exc: StarlingError) -> Response:
-        response = error_response(exc.status_code, exc.message, exc.description)
+        details = exc.details if isinstance(exc, Unprocessable) else None
+        response = error_response(exc.status_code, exc.message, exc.description, details)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = "60"
         return response

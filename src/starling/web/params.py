@@ -85,9 +85,11 @@ class Params:
         if isinstance(value, bool | int | float):
             value = str(value).lower() if isinstance(value, bool) else str(value)
         if not isinstance(value, str):
-            raise Unprocessable(f"Validation failed: {key} must be a string")
+            raise Unprocessable(f"Validation failed: {key} must be a string", field=key)
         if max_length is not None and len(value) > max_length:
-            raise Unprocessable(f"Validation failed: {key} is too long (maximum is {max_length} characters)")
+            raise Unprocessable(
+                f"Validation failed: {key} is too long (maximum is {max_length} characters)", field=key
+            )
         return value
 
     def get_bool(self, key: str, default: bool | None = None) -> bool | None:
@@ -104,7 +106,7 @@ class Params:
                 return True
             if low in _FALSE:
                 return False
-        raise Unprocessable(f"Validation failed: {key} must be a boolean")
+        raise Unprocessable(f"Validation failed: {key} must be a boolean", field=key)
 
     def get_int(self, key: str, default: int | None = None, *, minimum: int | None = None,
             maximum: int | None = None, clamp: bool = False) -> int | None:
@@ -116,15 +118,15 @@ class Params:
                 raise ValueError
             n = int(value)
         except (TypeError, ValueError):
-            raise Unprocessable(f"Validation failed: {key} must be an integer") from None
+            raise Unprocessable(f"Validation failed: {key} must be an integer", field=key) from None
         if minimum is not None and n < minimum:
             if clamp:
                 return minimum
-            raise Unprocessable(f"Validation failed: {key} must be at least {minimum}")
+            raise Unprocessable(f"Validation failed: {key} must be at least {minimum}", field=key)
         if maximum is not None and n > maximum:
             if clamp:
                 return maximum
-            raise Unprocessable(f"Validation failed: {key} must be at most {maximum}")
+            raise Unprocessable(f"Validation failed: {key} must be at most {maximum}", field=key)
         return n
 
     def get_id(self, key: str) -> int | None:
@@ -133,7 +135,7 @@ class Params:
             return None
         parsed = parse_id(value)
         if parsed is None:
-            raise Unprocessable(f"Validation failed: {key} is not a valid id")
+            raise Unprocessable(f"Validation failed: {key} is not a valid id", field=key)
         return parsed
 
     def get_list(self, key: str) -> list[Any]:
@@ -154,7 +156,7 @@ class Params:
             if isinstance(item, bool | int):
                 item = str(item)
             if not isinstance(item, str):
-                raise Unprocessable(f"Validation failed: {key} must be a list of strings")
+                raise Unprocessable(f"Validation failed: {key} must be a list of strings", field=key)
             out.append(item)
         return out
 
@@ -163,7 +165,7 @@ class Params:
         for item in self.get_list(key):
             parsed = parse_id(item)
             if parsed is None:
-                raise Unprocessable(f"Validation failed: {key} contains an invalid id")
+                raise Unprocessable(f"Validation failed: {key} contains an invalid id", field=key)
             out.append(parsed)
         return out
 
@@ -172,7 +174,7 @@ class Params:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise Unprocessable(f"Validation failed: {key} must be an object")
+            raise Unprocessable(f"Validation failed: {key} must be an object", field=key)
         return value
 
     def get_sub(self, key: str) -> Params:
@@ -183,7 +185,7 @@ class Params:
         if value is None or value == "":
             return None
         if not isinstance(value, UploadFile):
-            raise Unprocessable(f"Validation failed: {key} must be a file")
+            raise Unprocessable(f"Validation failed: {key} must be a file", field=key)
         return value
 
 

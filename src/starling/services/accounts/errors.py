@@ -40,8 +40,7 @@ class ValidationFailed(Unprocessable):
 
     def __init__(self, details: Details):
         parts = [sentence(field, item["description"]) for field, items in details.items() for item in items]
-        super().__init__("Validation failed: " + ", ".join(parts))
-        self.details = details
+        super().__init__("Validation failed: " + ", ".join(parts), details=details)
 
     def messages(self) -> list[str]:
         return [sentence(f, i["description"]) for f, items in self.details.items() for i in items]
