@@ -15,8 +15,7 @@ from sqlalchemy.orm import aliased
 from starling.domain.paging import Page
 from starling.models import Account, Block, Favourite, FollowRequest, Marker, Notification, Status
 from starling.repositories.paging import newest_first, paginate
-from starling.repositories.timelines import author_active
-from starling.repositories.visibility import visible_to
+from starling.repositories.visibility import author_not_suspended, visible_to
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def _browsable(account_id: int, filters: NotificationFilter) -> Any:
             ),
             or_(
                 Notification.status_id.is_(None),
-                and_(status.id.is_not(None), visible_to(account_id, status), author_active(status)),
+                and_(status.id.is_not(None), visible_to(account_id, status), author_not_suspended(status)),
             ),
             or_(Notification.type != "reblog", exists().where(Status.id == Notification.activity_id)),
             or_(Notification.type != "favourite", exists().where(Favourite.id == Notification.activity_id)),

@@ -29,8 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starling.domain.paging import Page
 from starling.models import Account, Block, Follow, Status, Tag, User
 from starling.repositories.paging import newest_first, paginate
-from starling.repositories.timelines import author_active
-from starling.repositories.visibility import visible_to
+from starling.repositories.visibility import author_not_suspended, visible_to
 
 _FTS = table("statuses_fts", column("rowid"))
 
@@ -85,7 +84,7 @@ async def search_statuses(
     if match is None:
         return []
     stmt: Any = select(Status).where(
-        match, Status.reblog_of_id.is_(None), visible_to(viewer_id), author_active()
+        match, Status.reblog_of_id.is_(None), visible_to(viewer_id), author_not_suspended()
     )
     if account_id is not None:
         stmt = stmt.where(Status.account_id == account_id)

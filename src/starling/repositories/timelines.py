@@ -34,7 +34,7 @@ from starling.domain.paging import Page
 from starling.models import Account, Block, Follow, HomeFeedEntry, Mention, Mute, Pin, Status, StatusTag, Tag
 from starling.models.base import utcnow
 from starling.repositories.paging import newest_first, paginate
-from starling.repositories.visibility import not_muted_by, visible_to
+from starling.repositories.visibility import author_not_suspended, not_muted_by, visible_to
 
 # How many entries a home feed keeps (as Mastodon's FeedManager::MAX_ITEMS).
 FEED_SIZE = 800
@@ -224,13 +224,6 @@ def follower_bucket(author_id: int, bucket: int, buckets: int) -> AnySelect | An
 # ---- reading -----------------------------------------------------------------------------------
 
 
-def author_active(status: Any = Status) -> ColumnElement[bool]:
-    """The rule of ``author_not_suspended`` written as a per-row primary-key lookup: as ``NOT EXISTS``,
-    PostgreSQL plans it as an anti-join that scans every suspended account on each timeline read."""
-    suspended_at = select(Account.suspended_at).where(Account.id == status.account_id).scalar_subquery()
-    return suspended_at.is_(None)
-
-
 def _reblog_original_visible(viewer_id: int | None, original: Any) -> ColumnElement[bool]:
     return or_(
         Status.reblog_of_id.is_(None),
@@ -238,7 +231,7 @@ def _reblog_original_visible(viewer_id: int | None, original: Any) -> ColumnElem
             original.id.is_not(None),
             visible_to(viewer_id, original),
             not_muted_by(viewer_id, original),
-            author_active(original),
+            author_not_suspended(original),
         ),
     )
 
@@ -253,7 +246,7 @@ async def home_timeline(session: AsyncSession, viewer_id: int, page: Page) -> li
             HomeFeedEntry.account_id == viewer_id,
             visible_to(viewer_id),
             not_muted_by(viewer_id),
-            author_active(),
+            author_not_suspended(),
             _reblog_original_visible(viewer_id, original),
         )
     )
@@ -267,7 +260,7 @@ def _public_filters(
     conditions: list[ColumnElement[bool]] = [
         Status.visibility == "public",
         Status.reblog_of_id.is_(None),
-        author_active(),
+        author_not_suspended(),
     ]
     if local and not remote:
         conditions.append(Status.local.is_(True))
