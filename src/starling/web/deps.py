@@ -8,6 +8,7 @@ write (and the jobs it queued) is durable.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -67,6 +68,37 @@ class Ctx:
             self.container.runner.wake()
 
 
+def is_write(request: Request) -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+@asynccontextmanager
+async def open_session(container: Container, *, write: bool) -> AsyncIterator[AsyncSession]:
+    """A database session for one request; on SQLite a writing request takes the write lock up front,
+    so concurrent writers queue instead of failing when a read lock would be upgraded."""
+    async with container.sessions() as session:
+        if write and container.settings.is_sqlite:
+            reset = _write_intent.set(True)
+            try:
+                await session.connection()
+            finally:
+                _write_intent.reset(reset)
+        yield session
+
+
+async def anonymous(request: Request) -> AsyncIterator[Ctx]:
+    """Dependency for endpoints that never look at a bearer token (app registration, the token endpoint,
+    server information): a stale token a client still sends must not turn them into a 401."""
+    container = get_container(request)
+    async with open_session(container, write=is_write(request)) as session:
+        ctx = Ctx(request=request, container=container, session=session, viewer=None)
+        try:
+            yield ctx
+        except StarlingError:
+            await session.rollback()
+            raise
+
+
 def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
@@ -116,14 +148,7 @@ def auth(
 
     async def dependency(request: Request) -> AsyncIterator[Ctx]:
         container = get_container(request)
-        write = request.method not in ("GET", "HEAD", "OPTIONS")
-        async with container.sessions() as session:
-            if write and container.settings.is_sqlite:
-                reset = _write_intent.set(True)
-                try:
-                    await session.connection()
-                finally:
-                    _write_intent.reset(reset)
+        async with open_session(container, write=is_write(request)) as session:
             viewer: Viewer | None = None
             raw = bearer_token(request)
             if raw is not None:

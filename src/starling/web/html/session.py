@@ -18,7 +18,6 @@ import hmac
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,14 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from starling.adapters.db import _write_intent, unit_of_work
+from starling.adapters.db import unit_of_work
 from starling.bootstrap import Container
 from starling.config import Settings
 from starling.jobs.queue import JOBS_ADDED
 from starling.models import Account, User
 from starling.repositories.accounts import get_account, get_user
 from starling.repositories.instance import get_setting, put_setting
-from starling.web.deps import Ctx, get_container
+from starling.web.deps import get_container, open_session
 
 COOKIE_NAME = "starling_session"
 CSRF_FIELD = "csrf_token"
@@ -135,26 +134,6 @@ def decode_session(signer: Signer, value: str | None) -> WebSession | None:
 
 def password_fingerprint(signer: Signer, user: User) -> str:
     return signer.mac("password", user.password_hash)[:22]
-
-
-@asynccontextmanager
-async def open_session(container: Container, *, write: bool) -> AsyncIterator[AsyncSession]:
-    """A database session for one request; on SQLite a writing request takes the write lock up front."""
-    async with container.sessions() as session:
-        if write and container.settings.is_sqlite:
-            reset = _write_intent.set(True)
-            try:
-                await session.connection()
-            finally:
-                _write_intent.reset(reset)
-        yield session
-
-
-async def anonymous(request: Request) -> AsyncIterator[Ctx]:
-    """Dependency for endpoints that take no bearer token (app registration, the token endpoint)."""
-    container = get_container(request)
-    async with open_session(container, write=request.method not in _SAFE_METHODS) as session:
-        yield Ctx(request=request, container=container, session=session, viewer=None)
 
 
 @dataclass

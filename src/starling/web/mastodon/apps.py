@@ -11,8 +11,7 @@ from starlette.responses import Response
 from starling.domain.errors import Unauthorized, Unprocessable
 from starling.models import Application
 from starling.services.oauth.create_application import NewApplication, create_application
-from starling.web.deps import Ctx, auth
-from starling.web.html.session import anonymous
+from starling.web.deps import Ctx, anonymous, auth
 from starling.web.params import Params, read_params
 from starling.web.responses import json_response
 

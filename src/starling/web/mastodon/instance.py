@@ -8,9 +8,8 @@ from starlette.responses import Response
 
 from starling.services.instance.describe_instance import describe_instance
 from starling.services.instance.list_known_domains import list_known_domains
-from starling.web.deps import Ctx
+from starling.web.deps import Ctx, anonymous
 from starling.web.mastodon import directory, preferences
-from starling.web.mastodon.anonymous import anonymous
 from starling.web.mastodon.instance_render import (
     to_mastodon_extended_description,
     to_mastodon_instance,

@@ -16,8 +16,7 @@ from starling.models import AccessToken
 from starling.services.oauth.errors import OAuthError, invalid_request
 from starling.services.oauth.grant_token import TokenRequest, grant_token
 from starling.services.oauth.revoke_token import revoke_token
-from starling.web.deps import Ctx
-from starling.web.html.session import anonymous
+from starling.web.deps import Ctx, anonymous
 from starling.web.params import Params, read_params
 from starling.web.responses import json_response
 

@@ -14,9 +14,8 @@ from starling import __version__
 from starling.domain.scopes import ADMIN, ALL, READ, TOP_LEVEL, WRITE
 from starling.services.instance.describe_instance import describe_instance
 from starling.services.instance.find_webfinger_account import find_webfinger_account
-from starling.web.deps import Ctx, get_container
+from starling.web.deps import Ctx, anonymous, get_container
 from starling.web.mastodon import urls
-from starling.web.mastodon.anonymous import anonymous
 from starling.web.responses import json_response
 
 router = APIRouter()
