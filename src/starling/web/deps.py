@@ -138,13 +138,16 @@ async def load_viewer(session: AsyncSession, raw_token: str) -> Viewer:
 
 
 def auth(
-    scope: str | None = None, *, required: bool = True, user: bool = True
+    scope: str | tuple[str, ...] | None = None, *, required: bool = True, user: bool = True
 ) -> Callable[[Request], AsyncIterator[Ctx]]:
     """Dependency factory.
 
-    ``scope``: the scope the endpoint needs (checked when a token is present).
+    ``scope``: the scope the endpoint needs, or a tuple of scopes any one of which will do
+    (checked when a token is present).
     ``required``: a token must be given. ``user``: the token must belong to a user (not an app token).
     """
+
+    scopes = (scope,) if isinstance(scope, str) else (scope or ())
 
     async def dependency(request: Request) -> AsyncIterator[Ctx]:
         container = get_container(request)
@@ -156,7 +159,7 @@ def auth(
             elif required:
                 raise Unauthorized("The access token is invalid")
             if viewer is not None:
-                if scope is not None and not grants(viewer.scopes, scope):
+                if scopes and not any(grants(viewer.scopes, s) for s in scopes):
                     raise Forbidden("This action is outside the authorized scopes")
                 if required and user and viewer.account is None:
                     raise Unprocessable("This method requires an authenticated user")
@@ -170,7 +173,7 @@ def auth(
     return dependency
 
 
-def public(scope: str | None = None) -> Callable[[Request], AsyncIterator[Ctx]]:
+def public(scope: str | tuple[str, ...] | None = None) -> Callable[[Request], AsyncIterator[Ctx]]:
     """A token is optional; when one is given it must be valid and hold ``scope``."""
     return auth(scope, required=False)
 

@@ -352,3 +352,18 @@ async def test_revoke(client: httpx.AsyncClient, make_actor: MakeActor) -> None:
     r = await client.post("/oauth/revoke", json={"token": "unknown", "client_id": app["client_id"],
                                                  "client_secret": app["client_secret"]})
     assert r.status_code == 200
+
+
+async def test_userinfo_describes_the_tokens_user(client: httpx.AsyncClient, make_actor: MakeActor) -> None:
+    alice = await make_actor("alice", scopes="profile")
+    r = await client.get("/oauth/userinfo", headers=alice.headers)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["preferred_username"] == "alice"
+    assert body["profile"] == "http://testserver/@alice"
+    assert body["sub"] == "http://testserver/users/alice"
+    r = await client.get("/api/v1/accounts/verify_credentials", headers=alice.headers)
+    assert r.status_code == 200
+    bob = await make_actor("bob", scopes="write")
+    r = await client.get("/oauth/userinfo", headers=bob.headers)
+    assert r.status_code == 403

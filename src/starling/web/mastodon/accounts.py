@@ -9,8 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from starling.domain.errors import Forbidden, Unprocessable
-from starling.domain.scopes import grants
+from starling.domain.errors import Unprocessable
 from starling.services.accounts.errors import ValidationFailed
 from starling.services.accounts.show_accounts import lookup_account, show_account, show_accounts
 from starling.services.accounts.sign_up import SignUp, sign_up_through_app
@@ -57,10 +56,7 @@ async def register(request: Request, ctx: Ctx = Depends(auth("write:accounts", u
 
 
 @router.get("/api/v1/accounts/verify_credentials")
-async def verify_account_credentials(ctx: Ctx = Depends(auth(None))) -> Response:
-    scopes = ctx.viewer.scopes if ctx.viewer else frozenset()
-    if not (grants(scopes, "read:accounts") or "profile" in scopes):
-        raise Forbidden("This action is outside the authorized scopes")
+async def verify_account_credentials(ctx: Ctx = Depends(auth(("read:accounts", "profile")))) -> Response:
     creds = await verify_credentials(ctx.session, ctx.account, ctx.user)
     return json_response(credential_json(ctx, creds))
 

@@ -16,7 +16,8 @@ from starling.models import AccessToken
 from starling.services.oauth.errors import OAuthError, invalid_request
 from starling.services.oauth.grant_token import TokenRequest, grant_token
 from starling.services.oauth.revoke_token import revoke_token
-from starling.web.deps import Ctx, anonymous
+from starling.web.deps import Ctx, anonymous, auth
+from starling.web.mastodon import urls
 from starling.web.params import Params, read_params
 from starling.web.responses import json_response
 
@@ -103,3 +104,18 @@ async def revoke(request: Request, ctx: Ctx = Depends(anonymous)) -> Response:
         return oauth_error_response(exc)
     await ctx.commit()
     return json_response({})
+
+
+@router.api_route("/oauth/userinfo", methods=["GET", "POST"])
+async def userinfo(ctx: Ctx = Depends(auth(("profile", "read:accounts")))) -> Response:
+    """OpenID Connect-style profile of the token's user, as Mastodon serves it."""
+    account = ctx.account
+    base = ctx.container.settings.base_url
+    return json_response({
+        "iss": base + "/",
+        "sub": urls.account_uri(base, account),
+        "name": account.display_name or account.username,
+        "preferred_username": account.username,
+        "profile": urls.account_url(base, account),
+        "picture": urls.avatar_url(base, account),
+    })
