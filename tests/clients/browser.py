@@ -106,8 +106,8 @@ def _page_code(response: httpx.Response) -> str | None:
     soup = BeautifulSoup(response.text, "html.parser")
     candidates = [n for n in soup.find_all("input") if isinstance(n, Tag) and n.has_attr("readonly")]
     candidates += [n for n in soup.find_all(["code", "pre", "kbd", "samp", "output"]) if isinstance(n, Tag)]
-    candidates += [n for n in soup.find_all(attrs={"id": re.compile("code", re.I)}) if isinstance(n, Tag)]
-    candidates += [n for n in soup.find_all(attrs={"class": re.compile("code", re.I)}) if isinstance(n, Tag)]
+    candidates += [n for n in soup.find_all(id=re.compile("code", re.I)) if isinstance(n, Tag)]
+    candidates += [n for n in soup.find_all(class_=re.compile("code", re.I)) if isinstance(n, Tag)]
     for node in candidates:
         value = _attr(node, "value") if node.name == "input" else _text(node)
         if CODE.fullmatch(value):
@@ -152,7 +152,7 @@ class OAuthBrowser:
         if method == "POST":
             response = self.http.post(url, data=_multi(data or []), headers=headers)
         else:
-            response = self.http.get(url, params=data or None, headers=headers)
+            response = self.http.get(url, params=_multi(data or []) or None, headers=headers)
         self.pages.append(f"{method} {url} -> {response.status_code}")
         return response
 
@@ -174,7 +174,7 @@ class OAuthBrowser:
             if response.is_redirect:
                 target = urljoin(str(response.url), response.headers["location"])
                 query = parse_qs(urlsplit(target).query)
-                state = (query.get("state") or [None])[0]
+                state = query.get("state", [""])[0] or None
                 if "code" in query:
                     return Grant(query["code"][0], state, target, self.pages)
                 if "error" in query:

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support import databases
-from tests.support.live_server import LiveServer, LiveServerError, run_async, start_live_server
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def skip_or_fail(reason: str) -> None:
-    """Missing outside tooling fails the run in CI and skips, with the reason shown, elsewhere."""
-    if in_ci():
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def require_database() -> None:
-    if databases.backend() == "postgres" and not run_async(databases.pg_reachable(databases.pg_admin_url())):
-        skip_or_fail("PostgreSQL is not reachable (STARLING_TEST_DB=postgres)")
+from tests.support.live_server import LiveServer, LiveServerError, require_database, start_live_server
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ T = TypeVar("T")
 PASSWORD = "a long and correct password 42"
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 APP_CALLBACK = "org.starling.tests:/oauth-callback"
-WAIT_SECONDS = 20.0
+WAIT_SECONDS = 30.0
 
 
 def eventually(check: Callable[[], T], timeout: float = WAIT_SECONDS) -> T:

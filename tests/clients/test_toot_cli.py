@@ -1,7 +1,7 @@
 """The ``toot`` command-line client, run as a separate program against a real server process.
 
-toot keeps its login in ``$XDG_CONFIG_HOME/toot/config.json``; each test module gets its own
-directory, so nothing of the developer's own configuration is read or written.
+toot keeps its login in ``$XDG_CONFIG_HOME/toot/config.json`` and state in ``$XDG_CACHE_HOME``; each test module
+gets its own directories, so nothing of the developer's own configuration is read or written.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from typing import TypeVar
 
 import pytest
 
-from tests.clients.conftest import skip_or_fail
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, skip_or_fail
 
 pytestmark = [pytest.mark.server, pytest.mark.xdist_group("clients-toot-cli")]
 
@@ -35,10 +34,11 @@ def toot_executable() -> str:
 
 
 class Toot:
-    def __init__(self, config_home: Path) -> None:
+    def __init__(self, state_dir: Path) -> None:
         self.executable = toot_executable()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("TOOT_", "STARLING_"))}
-        self.env.update({"XDG_CONFIG_HOME": str(config_home), "NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"})
+        self.env.update({"XDG_CONFIG_HOME": str(state_dir / "config"), "XDG_CACHE_HOME": str(state_dir / "cache"),
+                         "NO_COLOR": "1", "COLUMNS": "120", "TERM": "dumb"})
 
     def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([self.executable, "--no-color", *args], env=self.env, capture_output=True, text=True,
@@ -50,7 +50,7 @@ class Toot:
         return done
 
 
-def eventually(check: Callable[[], T], timeout: float = 20.0) -> T:
+def eventually(check: Callable[[], T], timeout: float = 30.0) -> T:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -66,7 +66,7 @@ def toot(live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> T
     if not toot_executable():
         skip_or_fail("the toot client is not installed (it is in the dev dependencies)")
     live_server.create_user("tina", "tina@example.com", PASSWORD)
-    client = Toot(tmp_path_factory.mktemp("toot-config"))
+    client = Toot(tmp_path_factory.mktemp("toot-state"))
     done = client.run("login_cli", "--instance", live_server.base_url, "--email", "tina@example.com",
                       "--password", PASSWORD)
     assert "Successfully logged in" in done.stdout

@@ -14,6 +14,7 @@ explicit list below (each with the reason and the feature it waits for).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -23,8 +24,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import require_database, skip_or_fail
-from tests.support.live_server import LiveServer, LiveServerError, free_port, port_is_free, start_live_server
+from tests.support.live_server import (
+    LiveServer,
+    LiveServerError,
+    free_port,
+    port_is_free,
+    require_database,
+    skip_or_fail,
+    start_live_server,
+)
 
 pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.xdist_group("clients-toot-integration")]
 
@@ -131,7 +139,8 @@ def parse_junit(path: Path) -> list[Outcome]:
 def run_suite(source: Path, server: LiveServer, base_url: str, work: Path) -> tuple[list[Outcome], str]:
     report = work / "toot-junit.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOOT_", "STARLING_", "PYTEST_"))}
-    env.update({"TOOT_TEST_BASE_URL": base_url, "XDG_CONFIG_HOME": str(work / "config"), "NO_COLOR": "1"})
+    env.update({"TOOT_TEST_BASE_URL": base_url, "XDG_CONFIG_HOME": str(work / "config"),
+                "XDG_CACHE_HOME": str(work / "cache"), "NO_COLOR": "1"})
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/integration", "-q", "-rA", "--durations=15", "-p", "no:cacheprovider",
          "-p", "no:asyncio", "-p", "no:xdist", "-o", "addopts=", f"--junitxml={report}"],
@@ -187,8 +196,9 @@ def test_toot_integration_suite(tmp_path: Path, request: pytest.FixtureRequest) 
         lines.append("  expected to fail but passing now (prune EXPECTED_FAILURES): " + ", ".join(now_passing))
     summary = "\n".join(lines)
     print(summary)
-    if "slowest" in stdout:
-        print(stdout[stdout.index("slowest"):].split("\n\n")[0])
+    slowest = [line for line in stdout.splitlines() if re.match(r"^\d+\.\d+s (call|setup|teardown) ", line)]
+    if slowest:
+        print("slowest toot tests:\n" + "\n".join(slowest))
     request.node.user_properties.append(("toot_passed", counts["passed"]))
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and not hasattr(request.config, "workerinput"):

@@ -40,6 +40,20 @@ class LiveServerError(RuntimeError):
     pass
 
 
+def skip_or_fail(reason: str) -> None:
+    """Missing outside tooling fails the run in CI (CI=true) and skips, with the reason shown, elsewhere."""
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def require_database() -> None:
+    if databases.backend() == "postgres" and not run_async(databases.pg_reachable(databases.pg_admin_url())):
+        skip_or_fail("PostgreSQL is not reachable (STARLING_TEST_DB=postgres)")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
