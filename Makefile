@@ -29,12 +29,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test-sqlite: $(STAMP)
-	STARLING_TEST_DB=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -q
+	STARLING_TEST_DB=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider -q
 
 # Runs when PostgreSQL answers; in CI (CI=true) it always runs and fails without it.
 test-postgres: $(STAMP)
 	@if [ "$$CI" = "true" ] || $(BIN)/python -m tests.support.pg_available; then \
-		STARLING_TEST_DB=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -q; \
+		STARLING_TEST_DB=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider -q; \
 	else \
 		echo "SKIPPED: PostgreSQL suite (no server on 127.0.0.1:5432; set STARLING_TEST_PG_URL)"; \
 	fi

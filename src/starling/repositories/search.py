@@ -145,7 +145,8 @@ async def search_accounts(
     order: list[Any] = [case((exact, 0), else_=1)]
     if viewer_id is not None:
         followed = exists().where(Follow.account_id == viewer_id, Follow.target_account_id == Account.id)
-        stmt = stmt.where(_not_blocked(viewer_id))
+        # An exact match is always found (so a blocked account can be found to unblock it).
+        stmt = stmt.where(or_(exact, _not_blocked(viewer_id)))
         if following:
             stmt = stmt.where(followed)
         order.append(case((followed, 0), else_=1))

@@ -68,6 +68,12 @@ class Ctx:
             self.container.runner.wake()
 
 
+def reject_nul(request: Request) -> None:
+    """A NUL character can be stored by neither database; refuse it before any query sees it."""
+    if "\x00" in request.url.path or "%00" in request.url.query or "\x00" in request.url.query:
+        raise Unprocessable("Validation failed: the request contains a NUL character", field="base")
+
+
 def is_write(request: Request) -> bool:
     return request.method not in ("GET", "HEAD", "OPTIONS")
 
@@ -89,6 +95,7 @@ async def open_session(container: Container, *, write: bool) -> AsyncIterator[As
 async def anonymous(request: Request) -> AsyncIterator[Ctx]:
     """Dependency for endpoints that never look at a bearer token (app registration, the token endpoint,
     server information): a stale token a client still sends must not turn them into a 401."""
+    reject_nul(request)
     container = get_container(request)
     async with open_session(container, write=is_write(request)) as session:
         ctx = Ctx(request=request, container=container, session=session, viewer=None)
@@ -150,6 +157,7 @@ def auth(
     scopes = (scope,) if isinstance(scope, str) else (scope or ())
 
     async def dependency(request: Request) -> AsyncIterator[Ctx]:
+        reject_nul(request)
         container = get_container(request)
         async with open_session(container, write=is_write(request)) as session:
             viewer: Viewer | None = None

@@ -210,4 +210,17 @@ async def read_params(request: Request) -> Params:
             except Exception as exc:
                 raise BadRequest(f"Malformed form body: {exc}") from None
             data.update(nest(form.multi_items()))
+    if _has_nul(data):
+        raise Unprocessable("Validation failed: the request contains a NUL character", field="base")
     return Params(data)
+
+
+def _has_nul(value: Any) -> bool:
+    """NUL can be stored by neither database; one check here keeps it away from every query."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

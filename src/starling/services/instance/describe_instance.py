@@ -12,6 +12,7 @@ from starling.config import Settings
 from starling.models import Account, Rule
 from starling.models.base import utcnow
 from starling.repositories import instance as repo
+from starling.repositories.accounts import user_for_account
 from starling.repositories.instance import RegistrationsMode
 
 ACTIVE_MONTH = timedelta(days=28)
@@ -99,16 +100,22 @@ async def describe_instance(
             active_month=await repo.count_active_users(session, now - ACTIVE_MONTH) if activity else 0,
             active_half_year=await repo.count_active_users(session, now - ACTIVE_HALF_YEAR) if activity else 0,
         )
+    contact_email = _text(stored.get(repo.CONTACT_EMAIL), settings.contact_email)
+    admin_account = await repo.contact_account(session) if contact or not contact_email else None
+    if not contact_email and admin_account is not None:
+        # Clients validate this as an address; the admin's is the honest default.
+        admin = await user_for_account(session, admin_account.id)
+        contact_email = admin.email if admin else ""
     return InstanceInfo(
         title=_text(stored.get(repo.TITLE), settings.instance_title),
         description=_text(stored.get(repo.DESCRIPTION), settings.instance_description),
         extended_description=extended_text,
         extended_description_updated_at=extended_at,
-        contact_email=_text(stored.get(repo.CONTACT_EMAIL), settings.contact_email),
+        contact_email=contact_email,
         registrations_mode=mode,
         closed_registrations_message=message if isinstance(message, str) and message and mode == "closed" else None,
         source_url=source if isinstance(source, str) and source else None,
-        contact_account=await repo.contact_account(session) if contact else None,
+        contact_account=admin_account if contact else None,
         rules=await repo.list_rules(session) if rules else [],
         stats=stats,
     )

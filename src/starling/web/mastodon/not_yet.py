@@ -1,7 +1,8 @@
 """Every /api/ path this server does not serve yet answers in Mastodon's error shape.
 
 A GET whose honest answer here is an empty list answers ``[]`` as Mastodon does: trends are off,
-and there are no follow suggestions or announcements. A path that is served, asked for with a
+and there are no follow suggestions. Weekly activity statistics are off (404, as a Mastodon server
+with its activity API disabled answers). A path that is served, asked for with a
 trailing slash, is redirected to its canonical form (308 keeps the method and body). Everything
 else is listed as "not yet" in docs/COMPATIBILITY.md.
 """
@@ -25,8 +26,10 @@ EMPTY_LISTS = frozenset({
     "/api/v1/trends/links",
     "/api/v1/suggestions",
     "/api/v2/suggestions",
-    "/api/v1/announcements",
 })
+
+# Off on this server, answered as Mastodon answers when an admin turned them off.
+DISABLED = frozenset({"/api/v1/instance/activity"})
 
 
 def _served_elsewhere(request: Request, path: str) -> bool:
@@ -45,6 +48,8 @@ async def not_implemented(request: Request, rest: str) -> Response:
     path = "/api/" + rest.rstrip("/")
     if request.method == "GET" and path in EMPTY_LISTS:
         return JSONResponse([])
+    if request.method == "GET" and path in DISABLED:
+        return error_response(404, "Record not found")
     if path != request.url.path and _served_elsewhere(request, path):
         return RedirectResponse(str(request.url.replace(path=path)), status_code=308)
     if not (rest.startswith("v1/") or rest.startswith("v2/")):
