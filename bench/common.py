@@ -76,6 +76,12 @@ def _read(path: str) -> str:
         return ""
 
 
+def irq_jiffies() -> int:
+    """Interrupt and softirq time of the whole machine (loopback networking is mostly softirq)."""
+    values = [int(p) for p in _read("/proc/stat").splitlines()[0].split()[1:]]
+    return values[5] + values[6]
+
+
 def cpu_times() -> tuple[int, int, int]:
     """Whole-machine (busy, total, steal) jiffies from /proc/stat."""
     parts = _read("/proc/stat").splitlines()[0].split()[1:]
@@ -84,6 +90,22 @@ def cpu_times() -> tuple[int, int, int]:
     steal = values[7] if len(values) > 7 else 0
     total = sum(values[:8])
     return total - idle, total, steal
+
+
+def code_version() -> dict[str, str]:
+    """The commit and a digest of the source tree as it is now (the tree may hold uncommitted work)."""
+    import hashlib
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "starling").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return {"commit": commit, "src_digest": digest.hexdigest()[:12]}
 
 
 def machine_info() -> dict[str, Any]:
@@ -100,6 +122,7 @@ def machine_info() -> dict[str, Any]:
         "loadavg_at_start": _read("/proc/loadavg").split()[:3],
         "kernel": os.uname().release,
         "python": sys.version.split()[0],
+        "code": code_version(),
     }
 
 
@@ -171,20 +194,22 @@ class CpuMeter:
     def __init__(self, server: Server | None = None) -> None:
         self.server = server
 
-    def _snapshot(self) -> tuple[float, tuple[int, int, int], float, float]:
+    def _snapshot(self) -> tuple[float, tuple[int, int, int], float, float, int]:
         return (time.monotonic(), cpu_times(), self.server.cpu_seconds() if self.server else 0.0,
-                cpu_seconds(postgres_pids()))
+                cpu_seconds(postgres_pids()), irq_jiffies())
 
-    def _per_process(self) -> dict[int, float]:
-        return {pid: cpu_seconds([pid]) for pid in (self.server.pids() if self.server else [])}
+    def _per_process(self) -> dict[str, float]:
+        if self.server is None:
+            return {}
+        return {f"{role}-{pid}": cpu_seconds([pid]) for pid, role in self.server.roles().items()}
 
     def start(self) -> None:
         self._start = self._snapshot()
         self._start_each = self._per_process()
 
     def stop(self, extra_cpu_s: float = 0.0, extra_name: str = "load_generator") -> dict[str, Any]:
-        t1, (busy1, total1, steal1), srv1, pg1 = self._snapshot()
-        t0, (busy0, total0, steal0), srv0, pg0 = self._start
+        t1, (busy1, total1, steal1), srv1, pg1, irq1 = self._snapshot()
+        t0, (busy0, total0, steal0), srv0, pg0, irq0 = self._start
         wall = max(1e-6, t1 - t0)
         cores = os.cpu_count() or 1
         dtotal = max(1, total1 - total0)
@@ -192,15 +217,18 @@ class CpuMeter:
         server = (srv1 - srv0) / wall
         pg = (pg1 - pg0) / wall
         extra = extra_cpu_s / wall
-        each = [round((cpu - self._start_each.get(pid, 0.0)) / wall, 2) for pid, cpu in self._per_process().items()]
+        irq = cores * (irq1 - irq0) / dtotal
+        each = {key: round((cpu - self._start_each.get(key, 0.0)) / wall, 2)
+                for key, cpu in self._per_process().items()}
         return {
             "machine_cores": round(machine, 2),
             "server_cores": round(server, 2),
             "postgres_cores": round(pg, 2),
             f"{extra_name}_cores": round(extra, 2),
-            "other_cores": round(max(0.0, machine - server - pg - extra), 2),
+            "irq_cores": round(irq, 2),
+            "other_cores": round(max(0.0, machine - server - pg - extra - irq), 2),
             "steal_pct": round(100 * (steal1 - steal0) / dtotal, 1),
-            "server_processes_cores": sorted(each, reverse=True),
+            "server_processes_cores": each,
         }
 
 
@@ -459,14 +487,14 @@ class Server:
                     raise RuntimeError(f"server did not answer within {limit_s}s:\n{self.log_tail()}")
                 try:
                     response = await client.get(f"{self.base_url}/api/v1/instance")
-                    if response.status_code < 500 and (self.workers == 1 or self.worker_pids()):
+                    if response.status_code < 500:
                         break
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.1)
             # Every worker has to finish its start-up, not only the first to answer.
-            while self.workers > 1 and time.monotonic() < deadline:
-                if len(self.worker_pids()) >= self.workers:
+            while time.monotonic() < deadline:
+                if len(self.web_pids()) >= self.workers:
                     break
                 await asyncio.sleep(0.1)
             for _ in range(20):
@@ -478,20 +506,49 @@ class Server:
     def pids(self) -> list[int]:
         return process_tree(self.proc.pid) if self.proc is not None else []
 
-    def worker_pids(self) -> list[int]:
-        """The processes that serve requests (the server itself when it runs one worker)."""
+    def roles(self) -> dict[int, str]:
+        """Each process of the server and what it does: master, web, jobs (or helper)."""
         if self.proc is None:
-            return []
-        if self.workers == 1:
-            return [self.proc.pid]
-        return [p for p in self.pids() if p != self.proc.pid and "multiprocessing.resource_tracker"
-                not in _read(f"/proc/{p}/cmdline").replace("\0", " ")]
+            return {}
+        out: dict[int, str] = {}
+        for pid in self.pids():
+            cmd = _read(f"/proc/{pid}/cmdline").replace("\0", " ")
+            if "serving.worker" in cmd or "multiprocessing.spawn" in cmd:
+                out[pid] = "web"
+            elif "jobs_process" in cmd:
+                out[pid] = "jobs"
+            elif pid == self.proc.pid:
+                out[pid] = "master"
+            else:
+                out[pid] = "helper"
+        return out
+
+    def web_pids(self) -> list[int]:
+        roles = self.roles()
+        web = [p for p, r in roles.items() if r == "web"]
+        # One uvicorn process without a supervisor serves requests itself.
+        return web or [p for p, r in roles.items() if r == "master"]
+
+    def worker_pids(self) -> list[int]:
+        """The processes that run application code: web workers and the job runner."""
+        roles = self.roles()
+        busy = [p for p, r in roles.items() if r in ("web", "jobs")]
+        return busy or [p for p, r in roles.items() if r == "master"]
 
     def memory(self) -> dict[str, Any]:
         return memory_of(self.pids())
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pids())
+
+    def log_errors(self, limit: int = 20) -> list[str]:
+        """Lines of the server's log that report errors (tracebacks, 5xx answers)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        marks = ("Traceback", "ERROR", "Error:", "Exception", '" 500', "WARNING")
+        return [line[:300] for line in text.splitlines() if any(m in line for m in marks)][-limit:]
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -573,10 +630,18 @@ local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/"
 local body_kind = os.getenv("BENCH_BODY") or ""
 local counter = 0
+local threads = {}
 
 function setup(thread)
   counter = counter + 1
   thread:set("tid", counter)
+  table.insert(threads, thread)
+end
+
+function response(status, headers, body)
+  if status >= 400 and first_error == nil then
+    first_error = tostring(status) .. " " .. string.sub(body or "", 1, 300)
+  end
 end
 
 function init(args)
@@ -608,6 +673,10 @@ function done(summary, latency, requests)
     '"max_us":%d,"mean_us":%.1f}\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+  for _, thread in ipairs(threads) do
+    local err = thread:get("first_error")
+    if err ~= nil then io.write("BENCHERROR " .. string.gsub(err, "\n", " ") .. "\n") end
+  end
 end
 """
 
@@ -623,6 +692,7 @@ class WrkResult:
     max_ms: float
     mean_ms: float
     errors: dict[str, int]
+    first_error: str | None
     wrk_cpu_s: float
     wrk_cpu_pct: float
     cpu: dict[str, Any]
@@ -679,6 +749,7 @@ def run_wrk(
         max_ms=round(data["max_us"] / 1000, 2),
         mean_ms=round(data["mean_us"] / 1000, 2),
         errors={k: data[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")},
+        first_error=next((x[len("BENCHERROR "):] for x in text.splitlines() if x.startswith("BENCHERROR ")), None),
         wrk_cpu_s=round(wrk_cpu, 2),
         wrk_cpu_pct=round(100 * wrk_cpu / wall, 1),
         cpu=cpu,
@@ -828,12 +899,17 @@ async def statements_per_request(
     settings = Settings(database_url=db.url, data_dir=workdir / "data", run_jobs_in_server=False)
     container = build_container(settings)
     app = create_app(settings, container=container)
-    seen: list[str] = []
+    seen: list[list[Any]] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(" ".join(statement.split())[:140])
+    def before(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append([" ".join(statement.split())[:140], time.perf_counter(), " ".join(statement.split())])
 
-    event.listen(container.engine.sync_engine, "before_cursor_execute", record)
+    def after(*_args: Any) -> None:
+        if seen:
+            seen[-1][1] = round(1000 * (time.perf_counter() - seen[-1][1]), 2)
+
+    event.listen(container.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(container.engine.sync_engine, "after_cursor_execute", after)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
             headers = {"Authorization": f"Bearer {token}"}
@@ -842,8 +918,11 @@ async def statements_per_request(
             started = time.perf_counter()
             response = await client.request(method, path, headers=headers, json=json_body)
             elapsed = time.perf_counter() - started
+        slowest = max(seen, key=lambda x: x[1]) if seen else None
         return {"status": response.status_code, "count": len(seen), "in_process_ms": round(1000 * elapsed, 1),
-                "statements": seen}
+                "statements_ms_total": round(sum(x[1] for x in seen), 2),
+                "statements": [(x[0], x[1]) for x in seen],
+                "slowest_sql": slowest[2] if slowest else None}
     finally:
         await container.engine.dispose()
 

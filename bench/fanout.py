@@ -173,6 +173,7 @@ async def run(args: Any) -> dict[str, Any]:
             await wait_for_jobs(raw, args.timeout)
         result["sizes"] = per_size
         result["memory_end"] = server.memory()
+        result["server_log_errors"] = server.log_errors()
         result["failed_jobs"] = int(await raw.fetchval("SELECT count(*) FROM jobs WHERE failed_at IS NOT NULL"))
         result["timings"] = bench.timings
         await raw.close()

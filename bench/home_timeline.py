@@ -150,9 +150,13 @@ async def run(args: Any) -> dict[str, Any]:
             sampler.start()
             profiled = await asyncio.to_thread(load, args.duration)
             result["profile"] = {"run": profiled, "python": profiler.stop(), "database": await sampler.stop()}
-            result["profile"]["statements"] = await statements_per_request(
-                db, bench.workdir, "GET", PATH, users.token_list()[1])
+            try:
+                result["profile"]["statements"] = await statements_per_request(
+                    db, bench.workdir, "GET", PATH, users.token_list()[1])
+            except Exception as exc:  # a diagnostic must not cost the figures
+                result["profile"]["statements"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
         result["memory_end"] = server.memory()
+        result["server_log_errors"] = server.log_errors()
         result["timings"] = bench.timings
         await raw.close()
     except Exception as exc:

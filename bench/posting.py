@@ -169,11 +169,15 @@ async def run(args: Any) -> dict[str, Any]:
             sampler.start()
             profiled = await one_run(raw, server, args, tokens_file, bench.workdir, args.followers, args.duration)
             result["profile"] = {"run": profiled, "python": profiler.stop(), "database": await sampler.stop()}
-            result["profile"]["statements"] = await statements_per_request(
-                db, bench.workdir, "POST", "/api/v1/statuses", accounts.token_list()[0],
-                {"status": "Counting the statements of one post"})
+            try:
+                result["profile"]["statements"] = await statements_per_request(
+                    db, bench.workdir, "POST", "/api/v1/statuses", accounts.token_list()[0],
+                    {"status": "Counting the statements of one post"})
+            except Exception as exc:  # a diagnostic must not cost the figures
+                result["profile"]["statements"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
         result["failed_jobs"] = int(await raw.fetchval("SELECT count(*) FROM jobs WHERE failed_at IS NOT NULL"))
         result["memory_end"] = server.memory()
+        result["server_log_errors"] = server.log_errors()
         result["timings"] = bench.timings
         await raw.close()
     except Exception as exc:

@@ -4,6 +4,7 @@ from starling.models.accounts import Account, User
 from starling.models.base import Base
 from starling.models.instance import InstanceSetting, Rule
 from starling.models.jobs import Job
+from starling.models.maintenance import ActivityHour, Announcement, AnnouncementDismissal
 from starling.models.oauth import AccessToken, Application, AuthorizationCode
 from starling.models.social import Block, Follow, FollowRequest, Mute
 from starling.models.statuses import (
@@ -23,6 +24,9 @@ from starling.models.timelines import HomeFeedEntry, Marker, Notification
 __all__ = [
     "AccessToken",
     "Account",
+    "ActivityHour",
+    "Announcement",
+    "AnnouncementDismissal",
     "Application",
     "AuthorizationCode",
     "Base",

@@ -14,6 +14,12 @@ from starling import __version__
 from starling.bootstrap import Container, build_container
 from starling.config import Settings, get_settings
 from starling.web.errors import install_error_handlers
+from starling.web.health import router as health_router
+from starling.web.health import set_draining
+from starling.web.middleware import install_middleware
+from starling.web.middleware.activity import ActivityMiddleware
+from starling.web.middleware.logs import configure_logging
+from starling.web.middleware.readonly import ReadOnlyMiddleware
 from starling.web.responses import JSONResponse
 from starling.web.routes import ROUTERS
 
@@ -26,6 +32,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = container is None
+        if own:
+            configure_logging(settings)
         c = container or build_container(settings)
         app.state.container = c
         if own and settings.run_jobs_in_server:
@@ -34,6 +42,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             yield
         finally:
             if own:
+                set_draining()
                 await c.close()
 
     app = FastAPI(
@@ -48,6 +57,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     if container is not None:
         app.state.container = container
     install_error_handlers(app)
+    app.add_middleware(ReadOnlyMiddleware)
+    app.add_middleware(ActivityMiddleware)
+    install_middleware(app, settings)
+    app.include_router(health_router)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

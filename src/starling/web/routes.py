@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from starling.web import html
 from starling.web.mastodon import (
     accounts,
+    announcements,
     apps,
     follows,
     instance,
@@ -33,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     instance.router,
     wellknown.router,
     html.router,
+    announcements.router,
     # Last: answers every other /api/ path with a Mastodon-style error.
     not_yet.router,
 ]

@@ -13,8 +13,9 @@ from alembic import op
 
 revision: str = '0001'
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ('expand',)
 depends_on: str | Sequence[str] | None = None
+phase = "expand"
 
 
 def upgrade() -> None:

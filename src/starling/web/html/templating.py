@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from starling.repositories.instance import TITLE, get_setting
+from starling.web.html.banner import banner_context
 from starling.web.html.session import CSRF_FIELD, Page
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -44,6 +45,7 @@ async def render(page: Page, template: str, *, status_code: int = 200, **context
         "csrf_field": CSRF_FIELD,
         "csrf_token": page.csrf_token,
         "current_account": page.account,
+        **await banner_context(page),
     }
     values.update(context)
     html = _env.get_template(template).render(values)
