@@ -4,6 +4,7 @@ from starling.models.accounts import Account, User
 from starling.models.base import Base
 from starling.models.instance import InstanceSetting, Rule
 from starling.models.jobs import Job
+from starling.models.lists import List, ListAccount
 from starling.models.maintenance import ActivityHour, Announcement, AnnouncementDismissal
 from starling.models.oauth import AccessToken, Application, AuthorizationCode
 from starling.models.social import Block, Follow, FollowRequest, Mute
@@ -19,6 +20,7 @@ from starling.models.statuses import (
     StatusTag,
     Tag,
 )
+from starling.models.tags_follow import FeaturedTag, TagFollow
 from starling.models.timelines import HomeFeedEntry, Marker, Notification
 
 __all__ = [
@@ -33,12 +35,15 @@ __all__ = [
     "Block",
     "Bookmark",
     "Favourite",
+    "FeaturedTag",
     "Follow",
     "FollowRequest",
     "HomeFeedEntry",
     "IdempotencyKey",
     "InstanceSetting",
     "Job",
+    "List",
+    "ListAccount",
     "Marker",
     "MediaAttachment",
     "Mention",
@@ -50,5 +55,6 @@ __all__ = [
     "StatusEdit",
     "StatusTag",
     "Tag",
+    "TagFollow",
     "User",
 ]

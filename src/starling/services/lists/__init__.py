@@ -1,0 +1,1 @@
+"""Lists: creating and editing them, their members, and their timelines."""

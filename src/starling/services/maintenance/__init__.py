@@ -1,0 +1,1 @@
+"""Planning maintenance windows from the server's own activity, announcements, and read-only mode."""

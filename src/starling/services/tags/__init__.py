@@ -1,0 +1,1 @@
+"""Hashtags as an account relates to them: following them, featuring them on its profile."""

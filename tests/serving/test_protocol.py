@@ -1,0 +1,60 @@
+"""A draining worker answers the next request on an idle keep-alive connection, then closes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import uvicorn
+
+from starling.serving.protocol import DrainingHttpToolsProtocol
+
+
+async def _app(scope: dict[str, object], receive: object, send: object) -> None:
+    assert scope["type"] == "http"
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+
+@contextlib.asynccontextmanager
+async def _server() -> AsyncIterator[tuple[uvicorn.Server, int]]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(_app, http=DrainingHttpToolsProtocol, lifespan="off", log_level="warning",
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    config.load()
+    server.lifespan = config.lifespan_class(config)
+    await server.startup(sockets=[sock])
+    try:
+        yield server, port
+    finally:
+        if server.started:
+            await server.shutdown(sockets=[sock])
+
+
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    await reader.readexactly(2)
+    return head.lower()
+
+
+async def test_idle_keep_alive_connection_gets_one_more_answer_with_close() -> None:
+    async with _server() as (server, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        first = await _request(reader, writer)
+        assert b"200 ok" in first and b"connection: close" not in first
+        shutdown = asyncio.ensure_future(server.shutdown())  # the worker starts draining
+        await asyncio.sleep(0.2)
+        assert not shutdown.done()  # it waits for the idle connection instead of cutting it
+        second = await _request(reader, writer)
+        assert b"200 ok" in second and b"connection: close" in second
+        assert await reader.read() == b""  # then the server closes it
+        writer.close()
+        await asyncio.wait_for(shutdown, 5)
+        server.started = False

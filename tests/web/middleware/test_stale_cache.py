@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+
+from starling.web.middleware.admission import AdmissionController, AdmissionMiddleware
+from starling.web.middleware.context import request_info
+from starling.web.middleware.stale_cache import StaleCache
+from tests.web.middleware.asgi import DummyApp, call, http_scope, until
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def setup(ttl: float = 5.0) -> tuple[DummyApp, AdmissionController, AdmissionMiddleware, FakeClock]:
+    clock = FakeClock()
+    app = DummyApp()
+    controller = AdmissionController(1, (10, 10, 0), (30.0, 30.0, 30.0))
+    cache = StaleCache(ttl=ttl, max_entries=8, clock=clock)
+    return app, controller, AdmissionMiddleware(app, controller=controller, cache=cache), clock
+
+
+async def hold_slot(app: DummyApp, mw: AdmissionMiddleware) -> tuple[asyncio.Event, asyncio.Task[object]]:
+    gate = app.gate("/hold")
+    task: asyncio.Task[object] = asyncio.create_task(call(mw, http_scope("/hold", token="t")))
+    await until(lambda: "/hold" in app.started)
+    return gate, task
+
+
+async def test_a_shed_anonymous_read_gets_the_recent_answer_marked_stale() -> None:
+    app, _controller, mw, clock = setup()
+    path = "/api/v1/timelines/public"
+    app.bodies[path] = b'[{"id":"1"}]'
+    fresh = await call(mw, http_scope(path, query="local=true"))
+    assert fresh.status == 200 and "x-starling-stale" not in fresh.headers
+
+    app.bodies[path] = b'[{"id":"2"}]'
+    gate, holder = await hold_slot(app, mw)
+    clock.now += 3
+    scope = http_scope(path, query="local=true")
+    stale = await call(mw, scope)
+
+    assert stale.status == 200
+    assert stale.body == b'[{"id":"1"}]'
+    assert stale.headers["x-starling-stale"] == "1"
+    assert stale.headers["age"] == "3"
+    assert stale.headers["connection"] == "close"
+    assert request_info(scope).stale is True
+    # Another query string is another answer: nothing cached, so it is shed.
+    assert (await call(mw, http_scope(path, query="local=false"))).status == 503
+    gate.set()
+    await holder
+
+
+async def test_answers_older_than_the_ttl_are_not_served() -> None:
+    app, _controller, mw, clock = setup(ttl=5.0)
+    path = "/api/v1/instance"
+    assert (await call(mw, http_scope(path))).status == 200
+    gate, holder = await hold_slot(app, mw)
+    clock.now += 6
+    assert (await call(mw, http_scope(path))).status == 503
+    gate.set()
+    await holder
+
+
+async def test_answers_setting_cookies_or_private_are_never_kept() -> None:
+    app, _controller, mw, _clock = setup()
+    app.extra_headers["/a"] = [(b"set-cookie", b"s=1")]
+    app.extra_headers["/b"] = [(b"cache-control", b"private")]
+    await call(mw, http_scope("/a"))
+    await call(mw, http_scope("/b"))
+    assert mw.cache is not None and len(mw.cache) == 0
+
+
+async def test_signed_in_reads_are_never_cached() -> None:
+    _app, _controller, mw, _clock = setup()
+    await call(mw, http_scope("/api/v1/accounts/1", token="t"))
+    await call(mw, http_scope("/api/v1/accounts/1", headers={"Cookie": "starling_session=abc"}))
+    assert mw.cache is not None and len(mw.cache) == 0
+
+
+async def test_the_cache_is_bounded() -> None:
+    cache = StaleCache(ttl=5.0, max_entries=3)
+    for i in range(10):
+        cache.put(f"/p{i}?", 200, [], b"x")
+    assert len(cache) == 3
+    assert cache.get("/p9?") is not None and cache.get("/p0?") is None
+
+
+async def test_large_bodies_are_not_kept() -> None:
+    app, _controller, mw, _clock = setup()
+    assert mw.cache is not None
+    mw.cache.max_body = 10
+    app.bodies["/big"] = b"x" * 11
+    await call(mw, http_scope("/big"))
+    assert len(mw.cache) == 0
