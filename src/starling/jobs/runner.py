@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from starling.adapters.db import unit_of_work
 from starling.jobs.registry import get_handler
+from starling.metrics import observe_job_done
 from starling.models import Job
 from starling.models.base import utcnow
 
@@ -97,6 +98,8 @@ class JobRunner:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
                 await handler(session, dict(job.payload))
                 await session.execute(delete(Job).where(Job.id == job_id))
+                kind, created_at = job.kind, job.created_at
+            observe_job_done(kind, created_at)
             return True
         except Exception as exc:
             log.warning("job %s failed: %s", job_id, exc)

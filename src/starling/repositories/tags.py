@@ -152,7 +152,9 @@ async def uses_by_author(session: AsyncSession, account_id: int, tag_ids: Sequen
     return out
 
 
-async def recently_used_tags(session: AsyncSession, account_id: int, *, exclude_featured: bool, limit: int) -> list[Tag]:
+async def recently_used_tags(
+    session: AsyncSession, account_id: int, *, exclude_featured: bool, limit: int
+) -> list[Tag]:
     """Tags of the account's newest statuses, most recently used first."""
     last_use = func.max(StatusTag.status_id).label("last_use")
     stmt: Any = (
@@ -195,4 +197,5 @@ async def daily_uses(
         )
         .group_by(StatusTag.tag_id, day)
     )
-    return {(int(t), int(d)): (int(uses), int(accounts)) for t, d, uses, accounts in (await session.execute(stmt)).all()}
+    rows = (await session.execute(stmt)).all()
+    return {(int(t), int(d)): (int(uses), int(accounts)) for t, d, uses, accounts in rows}

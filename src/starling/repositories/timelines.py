@@ -31,7 +31,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from starling.domain.paging import Page
-from starling.models import Account, Block, Follow, HomeFeedEntry, Mention, Mute, Pin, Status, StatusTag, Tag
+from starling.models import (
+    Account,
+    Block,
+    Follow,
+    HomeFeedEntry,
+    List,
+    ListAccount,
+    Mention,
+    Mute,
+    Pin,
+    Status,
+    StatusTag,
+    Tag,
+    TagFollow,
+)
 from starling.models.base import utcnow
 from starling.repositories.paging import newest_first, paginate
 from starling.repositories.visibility import author_not_suspended, not_muted_by, visible_to
@@ -86,8 +100,46 @@ def _reply_reaches(status: Status, receiver: Any) -> ColumnElement[bool]:
     )
 
 
+def _in_exclusive_list(receiver: Any, author: int) -> ColumnElement[bool]:
+    """The receiver has the author in one of its exclusive lists: the author's statuses stay out of its home."""
+    return exists().where(
+        ListAccount.account_id == author,
+        List.id == ListAccount.list_id,
+        List.account_id == receiver,
+        List.exclusive.is_(True),
+    )
+
+
+def _tag_followers(status: Status) -> AnySelect:
+    """Local accounts following one of the status's tags, less the author and those who block or mute the
+    author or someone the status mentions, or whom the author blocks (as Mastodon's tag feed filter)."""
+    author = status.account_id
+    receiver = TagFollow.account_id
+    mentioned = select(Mention.account_id).where(Mention.status_id == status.id)
+    return (
+        select(receiver, _id(status.id), _id(author))
+        .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
+        .join(Account, Account.id == receiver)
+        .where(
+            StatusTag.status_id == status.id,
+            Account.domain.is_(None),
+            receiver != author,
+            ~_excluded_by_relationships(receiver, [author]),
+            ~exists().where(Block.account_id == receiver, Block.target_account_id.in_(mentioned)),
+            ~_active_mute(receiver, mentioned),
+        )
+    )
+
+
+def reaches_tag_followers(status: Status) -> bool:
+    """Only original public statuses reach those who follow their tags (as Mastodon)."""
+    return status.visibility == "public" and status.reblog_of_id is None
+
+
 async def fan_out(session: AsyncSession, status: Status, original: Status | None, *, to_author: bool) -> None:
-    """Put ``status`` into the feeds of the local accounts it reaches (and its author's, if ``to_author``)."""
+    """Put ``status`` into the feeds of the local accounts it reaches (and its author's, if ``to_author``):
+    followers, and for a public status those following one of its tags. One statement; an account reached
+    both ways gets one entry."""
     author = status.account_id
     authors = [author] if original is None else sorted({author, original.account_id})
     if status.visibility == "direct":
@@ -102,7 +154,12 @@ async def fan_out(session: AsyncSession, status: Status, original: Status | None
         others = (
             select(receiver, _id(status.id), _id(author))
             .join(Account, Account.id == receiver)
-            .where(Follow.target_account_id == author, Account.domain.is_(None), _reply_reaches(status, receiver))
+            .where(
+                Follow.target_account_id == author,
+                Account.domain.is_(None),
+                _reply_reaches(status, receiver),
+                ~_in_exclusive_list(receiver, author),
+            )
         )
         if original is not None:
             others = others.where(
@@ -110,9 +167,12 @@ async def fan_out(session: AsyncSession, status: Status, original: Status | None
                 ~exists().where(HomeFeedEntry.account_id == receiver, HomeFeedEntry.status_id == original.id),
             )
     others = others.where(~_excluded_by_relationships(receiver, authors))
-    rows: AnySelect | AnyCompound = others
+    parts: list[AnySelect] = [others]
     if to_author:
-        rows = union_all(select(_id(author), _id(status.id), _id(author)), others)
+        parts.insert(0, select(_id(author), _id(status.id), _id(author)))
+    if reaches_tag_followers(status):
+        parts.append(_tag_followers(status))
+    rows: AnySelect | AnyCompound = parts[0] if len(parts) == 1 else union_all(*parts)
     await session.execute(insert_ignoring_duplicates(session, rows))
 
 
@@ -219,6 +279,17 @@ def follower_bucket(author_id: int, bucket: int, buckets: int) -> AnySelect | An
     if author_id % buckets == bucket:
         return union_all(select(_id(author_id)), followers)
     return followers
+
+
+def tag_follower_bucket(status_id: int, bucket: int, buckets: int) -> AnySelect:
+    """Local accounts following one of the status's tags whose id falls in ``bucket`` (of ``buckets``)."""
+    return (
+        select(TagFollow.account_id)
+        .distinct()
+        .join(StatusTag, StatusTag.tag_id == TagFollow.tag_id)
+        .join(Account, Account.id == TagFollow.account_id)
+        .where(StatusTag.status_id == status_id, Account.domain.is_(None), TagFollow.account_id % buckets == bucket)
+    )
 
 
 # ---- reading -----------------------------------------------------------------------------------

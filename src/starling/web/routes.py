@@ -11,11 +11,13 @@ from starling.web.mastodon import (
     apps,
     follows,
     instance,
+    lists,
     not_yet,
     notifications,
     oauth,
     search,
     statuses,
+    tags,
     timelines,
     wellknown,
 )
@@ -35,6 +37,8 @@ ROUTERS: list[APIRouter] = [
     wellknown.router,
     html.router,
     announcements.router,
+    lists.router,
+    tags.router,
     # Last: answers every other /api/ path with a Mastodon-style error.
     not_yet.router,
 ]

@@ -7,12 +7,11 @@ import pytest
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/api/v1/lists"),
+        ("GET", "/api/v1/conversations"),
         ("POST", "/api/v1/reports"),
         ("PUT", "/api/v1/media/1"),
         ("DELETE", "/api/v1/filters/1"),
         ("PATCH", "/api/v1/profile"),
-        ("GET", "/api/v1/instance/activity"),
         ("GET", "/api/v2/filters/"),
     ],
 )
@@ -63,3 +62,9 @@ async def test_served_path_with_trailing_slash_is_redirected(client: httpx.Async
     followed = await client.get("/api/v1/instance/", follow_redirects=True)
     assert followed.status_code == 200
     assert followed.json()["uri"] == "testserver"
+
+
+async def test_activity_api_is_off_as_on_mastodon(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/instance/activity")
+    assert r.status_code == 404
+    assert r.json() == {"error": "Record not found"}

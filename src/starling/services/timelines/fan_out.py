@@ -16,7 +16,8 @@ TRIM_BUCKETS = 16
 
 
 async def fan_out_status(session: AsyncSession, status_id: int) -> None:
-    """Author + local followers (for direct: author + mentioned local accounts), each at most once."""
+    """Author + local followers (for direct: author + mentioned local accounts), and for an original public
+    status the local accounts following one of its tags; each at most once."""
     status = await session.get(Status, status_id)
     if status is None:
         return
@@ -32,6 +33,9 @@ async def fan_out_status(session: AsyncSession, status_id: int) -> None:
     if status.visibility != "direct" and status.id % TRIM_EVERY == 0:
         bucket = status.id // TRIM_EVERY % TRIM_BUCKETS
         enqueue(session, "trim_home_feeds", {"account_id": author.id, "bucket": bucket})
+        if timelines.reaches_tag_followers(status):
+            # Feeds reached only through followed tags are trimmed here, in the same spread-out way.
+            await timelines.trim_feeds(session, timelines.tag_follower_bucket(status.id, bucket, TRIM_BUCKETS))
 
 
 async def trim_follower_feeds(session: AsyncSession, author_id: int, bucket: int) -> int:
