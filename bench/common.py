@@ -541,14 +541,28 @@ class Server:
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pids())
 
-    def log_errors(self, limit: int = 20) -> list[str]:
-        """Lines of the server's log that report errors (tracebacks, 5xx answers)."""
+    def log_errors(self, limit: int = 30) -> list[str]:
+        """Lines of the server's log that report errors, with the exception line that ends each traceback."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            lines = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return []
-        marks = ("Traceback", "ERROR", "Error:", "Exception", '" 500', "WARNING")
-        return [line[:300] for line in text.splitlines() if any(m in line for m in marks)][-limit:]
+        marks = ("ERROR", "Error:", "Exception", '" 500', "WARNING")
+        found: list[str] = []
+        in_traceback = False
+        for line in lines:
+            if line.startswith("Traceback"):
+                in_traceback = True
+                continue
+            if in_traceback:
+                if line.startswith(" ") or not line.strip():
+                    continue
+                in_traceback = False
+                found.append("  -> " + line[:300])
+                continue
+            if any(m in line for m in marks):
+                found.append(line[:300])
+        return found[-limit:]
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -715,6 +729,8 @@ def run_wrk(
     workdir: Path,
 ) -> WrkResult:
     """Run wrk (blocking; call from a thread) and return its figures and its own CPU use."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install -y wrk)")
     script = workdir / "bench.lua"
     script.write_text(WRK_SCRIPT)
     env = dict(os.environ, BENCH_TOKENS=str(tokens_file), BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY=body)

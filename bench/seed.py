@@ -210,15 +210,14 @@ class Seeder:
         """Each follower's feed gets the followed accounts' statuses with id >= ``min_status_id``."""
         started = time.monotonic()
         ordered = sorted(follower_ids)
-        total = 0
         for i in range(0, len(ordered), batch):
-            lo, hi = ordered[i], ordered[min(i + batch, len(ordered)) - 1]
+            chunk = ordered[i:i + batch]
             await self.raw.execute(
                 "INSERT INTO home_feed (account_id, status_id, author_id) "
                 "SELECT f.account_id, s.id, s.account_id FROM follows f "
                 "JOIN statuses s ON s.account_id = f.target_account_id AND s.id >= ? "
-                "WHERE f.account_id BETWEEN ? AND ?",
-                min_status_id, lo, hi,
+                f"WHERE f.account_id IN ({', '.join('?' * len(chunk))})",
+                min_status_id, *chunk,
             )
             if (i // batch) % 8 == 7:
                 log(f"home feed: {i + batch}/{len(ordered)} accounts")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,9 +41,18 @@ def _run(*args: str, code: int = 0) -> str:
     return result.output
 
 
-def _pretend_a_master_runs(data_dir: Path, revisions: list[str]) -> None:
-    state.write_pid(data_dir, os.getpid())
-    state.write_status(data_dir, {"pid": os.getpid(), "state": "serving", "generation": 4, "workers": [],
+@pytest.fixture
+def fake_master() -> Iterator[int]:
+    """A process that looks like a master (its command line names starling) and does nothing."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "starling-master"])
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def _pretend_a_master_runs(data_dir: Path, pid: int, revisions: list[str]) -> None:
+    state.write_pid(data_dir, pid)
+    state.write_status(data_dir, {"pid": pid, "state": "serving", "generation": 4, "workers": [],
                                   "jobs": None, "revisions": revisions, "last_reload": None})
 
 
@@ -64,21 +76,26 @@ async def test_reload_needs_a_running_server(cli_env: Path, container: Container
     assert "missing or stale" in out
 
 
-async def test_serve_refuses_a_second_master(cli_env: Path, container: Container) -> None:
-    _pretend_a_master_runs(cli_env, [])
+async def test_serve_refuses_a_second_master(cli_env: Path, container: Container, fake_master: int) -> None:
+    _pretend_a_master_runs(cli_env, fake_master, [])
     out = await asyncio.to_thread(_run, "serve", "--no-migrate", code=1)
     assert "already runs" in out
     out = await asyncio.to_thread(_run, "status")
-    assert f"master {os.getpid()} serving" in out and "generation 4" in out
+    assert f"master {fake_master} serving" in out and "generation 4" in out
 
 
-def test_contract_waits_for_workers_that_know_the_revision(cli_env: Path) -> None:
+def test_a_pid_file_naming_another_program_is_stale(cli_env: Path) -> None:
+    state.write_pid(cli_env, os.getpid())  # alive, but not a Starling master
+    assert state.read_pid(cli_env) is None
+
+
+def test_contract_waits_for_workers_that_know_the_revision(cli_env: Path, fake_master: int) -> None:
     contract = [Revision("c900", "contract", "drop a column", "c900.py")]
     assert cli._contract_blocker(contract) is None  # no server here: the operator's word counts
-    _pretend_a_master_runs(cli_env, ["0001", "0002"])
+    _pretend_a_master_runs(cli_env, fake_master, ["0001", "0002"])
     blocker = cli._contract_blocker(contract)
     assert blocker is not None and "c900" in blocker and "starling upgrade" in blocker
-    _pretend_a_master_runs(cli_env, ["0001", "0002", "c900"])
+    _pretend_a_master_runs(cli_env, fake_master, ["0001", "0002", "c900"])
     assert cli._contract_blocker(contract) is None
 
 

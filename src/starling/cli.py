@@ -181,7 +181,7 @@ def reload(
     except (control.NotRunning, TimeoutError) as exc:
         _fail(str(exc))
         return
-    console.print(outcome.summary())
+    console.print(outcome.summary(), soft_wrap=True)
     if not outcome.ok:
         raise typer.Exit(1)
 
@@ -231,7 +231,7 @@ def server_status() -> None:
         if last:
             from starling.serving.control import ReloadOutcome
 
-            console.print("last reload: " + ReloadOutcome(bool(last.get("ok")), last, status).summary())
+            console.print("last reload: " + ReloadOutcome(bool(last.get("ok")), last, status).summary(), soft_wrap=True)
     todo = db_migrate.pending(get_settings().effective_database_url)
     _print_revisions("pending", todo)
 

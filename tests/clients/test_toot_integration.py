@@ -45,19 +45,15 @@ MAX_DETAILS = 20
 
 # Files whose every test must pass (minus EXPECTED_FAILURES).
 REQUIRED_FILES = ("test_accounts", "test_auth", "test_status", "test_read", "test_timelines", "test_tags",
-                  "test_post", "test_update_account")
+                  "test_post", "test_update_account", "test_lists")
 # Run and reported, not asserted: they need features that are not served yet.
 REPORTED_ONLY_FILES = {
-    "test_lists": "lists → not in any issue yet",
     "test_polls": "polls → not in any issue yet",
 }
 
 MEDIA = "media upload → issue 5 (Photos and media)"
 POLLS = "polls → not in any issue yet"
 SCHEDULED = "scheduled posts → not in any issue yet"
-LISTS = "list timelines (the test's fixture creates a list) → not in any issue yet"
-FOLLOWED_TAGS = "following hashtags (/api/v1/tags/:name/follow, /api/v1/followed_tags) → not in any issue yet"
-FEATURED_TAGS = "featured hashtags (/api/v1/featured_tags) → not in any issue yet"
 
 # "file::test" → why it may fail today. A listed test that passes is reported so the list can shrink.
 EXPECTED_FAILURES: dict[str, str] = {
@@ -73,12 +69,6 @@ EXPECTED_FAILURES: dict[str, str] = {
     "test_post::test_media_attachment_without_text": MEDIA,
     "test_update_account::test_update_account_avatar": MEDIA,
     "test_update_account::test_update_account_header": MEDIA,
-    "test_timelines::test_timelines": LISTS,
-    "test_timelines::test_timelines_v2": LISTS,
-    "test_tags::test_tags": FOLLOWED_TAGS,
-    "test_tags::test_tags_json": FOLLOWED_TAGS,
-    "test_tags::test_tags_featured": FEATURED_TAGS,
-    "test_tags::test_tags_featured_json": FEATURED_TAGS,
 }
 LOGIN_AT_LOCALHOST_3000 = ("test_auth::test_login_cli", "test_auth::test_login_cli_wrong_password")
 

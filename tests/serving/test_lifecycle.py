@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,12 +50,17 @@ async def test_a_failing_callback_does_not_stop_the_others() -> None:
 
 def test_pid_and_status_files(tmp_path: Path) -> None:
     assert state.read_pid(tmp_path) is None
-    state.write_pid(tmp_path, os.getpid())
-    assert state.read_pid(tmp_path) == os.getpid()
-    state.remove_pid(tmp_path, os.getpid() + 1)  # someone else's: left alone
-    assert state.read_pid(tmp_path) == os.getpid()
-    state.remove_pid(tmp_path, os.getpid())
-    assert state.read_pid(tmp_path) is None
+    master = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "starling"])
+    try:
+        state.write_pid(tmp_path, master.pid)
+        assert state.read_pid(tmp_path) == master.pid
+        state.remove_pid(tmp_path, master.pid + 1)  # someone else's: left alone
+        assert state.read_pid(tmp_path) == master.pid
+        state.remove_pid(tmp_path, master.pid)
+        assert state.read_pid(tmp_path) is None
+    finally:
+        master.kill()
+        master.wait()
     state.write_status(tmp_path, {"state": "serving", "generation": 2})
     status = state.read_status(tmp_path)
     assert status is not None and status["generation"] == 2 and "updated_at" in status

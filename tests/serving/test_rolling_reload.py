@@ -195,3 +195,14 @@ def test_sigterm_stops_everything(tmp_path: Path) -> None:
         assert not any(_alive(pid) for pid in children)
         assert state.read_pid(live.data_dir) is None
         assert _status(live)["state"] == "stopped"
+
+
+def test_killing_the_master_leaves_no_orphan(tmp_path: Path) -> None:
+    """kill -9 of the master: its workers stop too, so a new `starling serve` can take the port."""
+    _require_database()
+    with start_live_server(tmp_path, extra_env={"STARLING_DRAIN_TIMEOUT": "5"}) as live:
+        children = _pids(_wait_serving(live)) | {w["pid"] for w in _status(live)["workers"]}
+        os.kill(live.process.pid, signal.SIGKILL)
+        live.process.wait(timeout=10)
+        _wait_for(lambda: not any(_alive(pid) for pid in children), 30)
+        assert state.read_pid(live.data_dir) is None  # the pid file is stale: a new server may start

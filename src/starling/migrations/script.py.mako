@@ -17,6 +17,9 @@ revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+# "expand" (only adds: runs before the reload) or "contract" (removes: runs once no old code runs; lives in
+# the lineage labelled "contract" and depends_on the expand revision it completes). See docs/OPERATIONS.md.
+phase = "expand"
 
 
 def upgrade() -> None:

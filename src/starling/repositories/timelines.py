@@ -101,13 +101,16 @@ def _reply_reaches(status: Status, receiver: Any) -> ColumnElement[bool]:
 
 
 def _in_exclusive_list(receiver: Any, author: int) -> ColumnElement[bool]:
-    """The receiver has the author in one of its exclusive lists: the author's statuses stay out of its home."""
-    return exists().where(
-        ListAccount.account_id == author,
-        List.id == ListAccount.list_id,
-        List.account_id == receiver,
-        List.exclusive.is_(True),
+    """The receiver has the author in one of its exclusive lists: the author's statuses stay out of its home.
+
+    Uncorrelated, so the owners of such lists are found once per fan-out, not once per follower."""
+    owners = (
+        select(List.account_id)
+        .join(ListAccount, ListAccount.list_id == List.id)
+        .where(ListAccount.account_id == author, List.exclusive.is_(True))
     )
+    in_list: ColumnElement[bool] = receiver.in_(owners)
+    return in_list
 
 
 def _tag_followers(status: Status) -> AnySelect:

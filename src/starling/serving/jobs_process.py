@@ -17,7 +17,7 @@ import socket
 
 from starling.bootstrap import build_container
 from starling.config import get_settings
-from starling.serving.settings import JOBS_WAKE_ENV
+from starling.serving.settings import JOBS_WAKE_ENV, die_with_master
 
 log = logging.getLogger("starling.jobs")
 
@@ -60,6 +60,7 @@ async def run_jobs(wake_path: str | None = None) -> None:
 
 
 def main() -> None:
+    die_with_master()
     logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     asyncio.run(run_jobs(os.environ.get(JOBS_WAKE_ENV) or None))
 

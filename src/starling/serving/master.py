@@ -42,6 +42,7 @@ from starling.serving.settings import (
     GENERATION_ENV,
     JOBS_WAKE_ENV,
     LISTEN_FD_ENV,
+    MASTER_PID_ENV,
     WORKER_SOCKET_ENV,
     ServingSettings,
 )
@@ -131,6 +132,7 @@ class Master:
     def _child_env(self, generation: int, socket_path: str | None) -> dict[str, str]:
         env = dict(os.environ)
         env[GENERATION_ENV] = str(generation)
+        env[MASTER_PID_ENV] = str(os.getpid())
         env[JOBS_WAKE_ENV] = self.wake_path if self.jobs_enabled else ""
         if self.jobs_enabled:
             env["STARLING_RUN_JOBS_IN_SERVER"] = "false"  # the runner has its own process
@@ -261,6 +263,19 @@ class Master:
         return problem
 
     async def reload(self) -> None:
+        try:
+            await self._reload()
+        except Exception as exc:  # a reload that breaks must never take the serving workers down
+            log.exception("reload %d failed", self.reload_seq)
+            current = set(self.web) | ({self.jobs} if self.jobs else set())
+            await self._terminate([c for c in self._children if c not in current and not c.retiring], KILL_GRACE)
+            self.last_reload = {"seq": self.reload_seq, "started_at": time.time(), "ok": False,
+                                "error": f"{type(exc).__name__}: {exc}", "finished_at": time.time(),
+                                "kept_pids": [c.pid for c in self.web]}
+            self.state = "serving"
+            self._write_status()
+
+    async def _reload(self) -> None:
         self.reload_seq += 1
         started_wall, t0 = time.time(), time.monotonic()
         self.state = "reloading"
@@ -362,7 +377,12 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s[%(process)d] %(message)s")
     master = Master(settings, ServingSettings(), args.workers or settings.workers)
-    sys.exit(asyncio.run(master.run()))
+    try:
+        code = asyncio.run(master.run())
+    except OSError as exc:
+        log.error("cannot serve on %s:%d: %s", settings.host, settings.port, exc)
+        code = 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -36,3 +36,24 @@ LISTEN_FD_ENV = "STARLING_LISTEN_FD"
 WORKER_SOCKET_ENV = "STARLING_WORKER_SOCKET"
 JOBS_WAKE_ENV = "STARLING_JOBS_WAKE_SOCKET"
 GENERATION_ENV = "STARLING_GENERATION"
+MASTER_PID_ENV = "STARLING_MASTER_PID"
+
+
+def die_with_master() -> None:
+    """Make this child get SIGTERM when the master dies, even by SIGKILL (Linux), so no orphan keeps the
+    socket or runs jobs. A child whose master is already gone exits."""
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    master = os.environ.get(MASTER_PID_ENV)
+    if not master or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(master):
+        sys.exit(0)

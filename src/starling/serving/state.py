@@ -39,13 +39,22 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def _is_starling(pid: int) -> bool:
+    """False when the pid now belongs to another program (a pid file left by a master that was killed)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc here: trust the pid
+    return b"starling" in cmdline
+
+
 def read_pid(data_dir: Path) -> int | None:
     """The pid of a running master, or None (no pid file, or its process is gone)."""
     try:
         pid = int(pid_path(data_dir).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if process_alive(pid) else None
+    return pid if process_alive(pid) and _is_starling(pid) else None
 
 
 def write_pid(data_dir: Path, pid: int) -> None:

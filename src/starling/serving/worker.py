@@ -22,7 +22,13 @@ import uvicorn
 
 from starling.config import get_settings
 from starling.serving import lifecycle
-from starling.serving.settings import JOBS_WAKE_ENV, LISTEN_FD_ENV, WORKER_SOCKET_ENV, ServingSettings
+from starling.serving.settings import (
+    JOBS_WAKE_ENV,
+    LISTEN_FD_ENV,
+    WORKER_SOCKET_ENV,
+    ServingSettings,
+    die_with_master,
+)
 
 log = logging.getLogger("starling.serving")
 
@@ -85,6 +91,7 @@ def _http_protocol() -> type[Any] | str:
 
 
 def main() -> None:
+    die_with_master()
     settings = get_settings()
     serving = ServingSettings()
     listen = socket.socket(fileno=int(os.environ[LISTEN_FD_ENV]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
@@ -39,7 +40,7 @@ def to_mastodon_tag_entity(base: str, view: TagView) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(view.id) if view.id is not None else "",
         "name": view.name,
-        "url": urls.tag_url(base, view.name_lower),
+        "url": f"{base}/tags/{quote(view.name_lower)}",
         "history": [
             {"day": str(int(day.day.timestamp())), "uses": str(day.uses), "accounts": str(day.accounts)}
             for day in view.history
@@ -56,7 +57,7 @@ def to_mastodon_featured_tag(base: str, view: FeaturedTagView) -> dict[str, Any]
     return {
         "id": str(view.id),
         "name": view.name,
-        "url": f"{urls.account_url(base, view.account)}/tagged/{view.name_lower}",
+        "url": f"{urls.account_url(base, view.account)}/tagged/{quote(view.name_lower)}",
         "statuses_count": str(view.statuses_count),
         "last_status_at": iso_date(view.last_status_at),
     }
