@@ -53,11 +53,10 @@ def is_draining() -> bool:
 
 @lru_cache(maxsize=1)
 def migration_heads() -> frozenset[str]:
+    """Heads of the expand lineage only: a pending *contract* migration must not hold back new workers."""
     from starling import db_migrate
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(db_migrate.MIGRATIONS_DIR))
-    return frozenset(ScriptDirectory.from_config(cfg).get_heads())
+    return db_migrate.expand_heads()
 
 
 @lru_cache(maxsize=1)
