@@ -237,28 +237,39 @@ async def missing_pairs(raw: Raw, table: str, a: str, b: str,
 
 
 async def home_feed_gaps(raw: Raw, author_ids: Sequence[int]) -> dict[str, Any]:
-    """Every status of these authors must be in the author's and each follower's home feed exactly once."""
+    """Every status of these authors must be in its author's and each follower's home feed, once.
+
+    Feeds are trimmed to their newest ``FEED_SIZE`` entries (``repositories/timelines.py``), so for each
+    feed only the newest ``FEED_SIZE`` of the statuses it should hold are required: a trim never removes one
+    of those (a feed's cut-off is at most the final one), while older ones may rightly be gone.
+    """
+    from starling.repositories.timelines import FEED_SIZE
+
     marks = ", ".join("?" * len(author_ids))
-    missing_follower = await raw.fetch(
-        "SELECT s.id, f.account_id FROM statuses s JOIN follows f ON f.target_account_id = s.account_id "
-        f"WHERE s.account_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM home_feed h "
-        "WHERE h.account_id = f.account_id AND h.status_id = s.id)", *author_ids)
-    missing_author = await raw.fetch(
-        f"SELECT s.id FROM statuses s WHERE s.account_id IN ({marks}) AND NOT EXISTS "
-        "(SELECT 1 FROM home_feed h WHERE h.account_id = s.account_id AND h.status_id = s.id)", *author_ids)
+    expected = (
+        "SELECT f.account_id AS a, s.id AS sid FROM statuses s JOIN follows f ON f.target_account_id = s.account_id "
+        f"WHERE s.account_id IN ({marks}) UNION SELECT s.account_id AS a, s.id AS sid FROM statuses s "
+        f"WHERE s.account_id IN ({marks})")
+    ranked = (f"SELECT a, sid, row_number() OVER (PARTITION BY a ORDER BY sid DESC) AS rn FROM ({expected}) e")
+    args = [*author_ids, *author_ids]
+    missing = await raw.fetch(
+        f"SELECT r.sid, r.a FROM ({ranked}) r WHERE r.rn <= {FEED_SIZE} AND NOT EXISTS "
+        "(SELECT 1 FROM home_feed h WHERE h.account_id = r.a AND h.status_id = r.sid)", *args)
+    required = int(await raw.fetchval(f"SELECT count(*) FROM ({ranked}) r WHERE r.rn <= {FEED_SIZE}", *args))
+    total = int(await raw.fetchval(f"SELECT count(*) FROM ({expected}) e", *args))
+    authors_missing = {int(sid) for sid, a in missing if a in set(author_ids)}
     duplicated = await raw.fetch(
         "SELECT account_id, status_id, count(*) FROM home_feed GROUP BY account_id, status_id HAVING count(*) > 1")
-    expected = int(await raw.fetchval(
-        "SELECT count(*) FROM statuses s JOIN follows f ON f.target_account_id = s.account_id "
-        f"WHERE s.account_id IN ({marks})", *author_ids))
     statuses = int(await raw.fetchval(f"SELECT count(*) FROM statuses WHERE account_id IN ({marks})", *author_ids))
     return {
         "statuses": statuses,
-        "expected_entries": expected + statuses,
-        "missing_follower_entries": len(missing_follower),
-        "missing_author_entries": len(missing_author),
+        "feed_size": FEED_SIZE,
+        "entries_before_trimming": total,
+        "entries_required": required,
+        "missing_entries": len(missing),
+        "missing_author_entries": len(authors_missing),
         "duplicated_entries": len(duplicated),
-        "examples": [list(map(int, r)) for r in (missing_follower[:3] + missing_author[:3])],
+        "examples": [[int(x), int(y)] for x, y in missing[:5]],
     }
 
 

@@ -192,8 +192,7 @@ async def run_drill(*, workers: int = 2, concurrency: int = 6, warmup: float = 8
             "recovered_within_limit": first_ok is not None and first_ok - start_end <= recovery,
             "writes_acknowledged": bool(load.acks.posts),
             "no_lost_acknowledged_write": not missing_posts and not unreadable and not missing_favs,
-            "fan_out_complete": (left == 0 and feeds["missing_follower_entries"] == 0
-                                 and feeds["missing_author_entries"] == 0),
+            "fan_out_complete": left == 0 and feeds["missing_entries"] == 0,
             "no_failed_jobs": failed_jobs == 0,
         }
         return result, checks

@@ -227,7 +227,8 @@ def maintenance_window(
             f"about {best.affected:.1f} affected users (mean of {best.weeks} week{'s' * (best.weeks != 1)}).\n"
             f"Next one starts {start:%Y-%m-%d %H:%M} UTC. Announce it with:\n"
             f"  starling maintenance announce \"Maintenance: …\" --starts-at {start:%Y-%m-%dT%H:%M:%SZ} "
-            f"--ends-at {end:%Y-%m-%dT%H:%M:%SZ}"
+            f"--ends-at {end:%Y-%m-%dT%H:%M:%SZ}",
+            soft_wrap=True,  # a command to copy must never be broken over lines
         )
     console.print("\n[bold]Active accounts per hour of the week (UTC)[/bold]")
     console.print(heatmap_text(profile))
