@@ -280,7 +280,7 @@ def list_announcements() -> None:
     now = datetime.now(UTC)
     table = Table()
     for name in ("id", "state", "starts (UTC)", "ends (UTC)", "text"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, no_wrap=name == "id", min_width=19 if name == "id" else None, overflow="fold")
     for a in rows:
         table.add_row(
             str(a.id), _state(a.published, a.starts_at, a.ends_at, now),
