@@ -40,6 +40,7 @@ test-postgres: $(STAMP)
 	fi
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python -m bench.run_all
 
 clean:

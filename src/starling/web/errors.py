@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from starling.domain.errors import FieldDetails, RateLimited, StarlingError, Unprocessable
@@ -60,6 +60,11 @@ def install_error_handlers(app: FastAPI) -> None:
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
             parts.append(f"{loc} {err.get('msg', 'is invalid')}".strip())
         return error_response(422, "Validation failed: " + "; ".join(parts))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_request: Request, _exc: ClientDisconnect) -> Response:
+        # The client left while its body was being read: nobody is there to answer, nothing was written.
+        return error_response(400, "The client closed the connection")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
