@@ -142,9 +142,14 @@ def server_side(before: dict[str, dict[str, float]], after: dict[str, dict[str, 
     return figures
 
 
-async def get_metrics(base_url: str) -> dict[str, dict[str, float]]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        return scrape((await client.get(f"{base_url}/metrics")).text)
+async def get_metrics(base_url: str) -> dict[str, dict[str, float]] | None:
+    """The server's own figures, or None when /metrics does not answer in time (it reads the database)."""
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return scrape((await client.get(f"{base_url}/metrics")).text)
+    except httpx.HTTPError as exc:
+        log(f"/metrics did not answer: {exc!r}")
+        return None
 
 
 def _count(values: Any) -> dict[str, int]:
@@ -226,7 +231,9 @@ async def run_drill(backend: str, *, workers: int = 2, factor: float = 3.0, seco
         merged = await asyncio.to_thread(run_generators, specs("open", rate=target, length=seconds), ws.workdir)
         result["overload_cpu"] = meter.stop(merged["generator_cpu_s"], "generator")
         overload_wall = time.monotonic() - started
-        server_figures = server_side(scraped_before, await get_metrics(server.base_url))
+        scraped_after = await get_metrics(server.base_url)
+        server_figures = (server_side(scraped_before, scraped_after) if scraped_before and scraped_after
+                          else {"error": "/metrics did not answer"})
         used_per_token += merged["max_per_token"]
         used_per_ip += merged["max_per_ip"]
         overload = analyse(merged["records"], settle, seconds)
@@ -239,8 +246,11 @@ async def run_drill(backend: str, *, workers: int = 2, factor: float = 3.0, seco
         after = await asyncio.to_thread(run_generators, specs("closed", concurrency=peak_step["concurrency"],
                                                               length=5.0), ws.workdir)
         after_figures = analyse(after["records"], 1.0, 5.0)
-        async with httpx.AsyncClient(timeout=10) as client:
-            live = (await client.get(f"{server.base_url}/health/live")).status_code
+        try:
+            async with httpx.AsyncClient(timeout=30) as client:
+                live = (await client.get(f"{server.base_url}/health/live")).status_code
+        except httpx.HTTPError:
+            live = 0
         pids_after = sorted(server.worker_pids())
         alive = server.proc is not None and server.proc.poll() is None
         result.update({

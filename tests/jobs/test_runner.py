@@ -120,3 +120,21 @@ async def test_unknown_kind_is_recorded_not_lost(container: Container) -> None:
     async with unit_of_work(container.sessions, write=False) as session:
         count = await session.scalar(select(func.count()).select_from(Job).where(Job.attempts == 1))
     assert count == 1
+
+
+async def test_a_failure_that_cannot_be_recorded_does_not_stop_the_runner(
+    container: Container, monkeypatch: Any
+) -> None:
+    async with unit_of_work(container.sessions) as session:
+        enqueue(session, "test.fail", {})
+    runner = JobRunner(container.sessions)
+
+    async def database_gone(_job_id: int, _exc: Exception) -> None:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(runner, "_record_failure", database_gone)
+    (job_id,) = await runner.claim()
+    assert await runner.run_one(job_id) is False
+    # The job is still there: its lease will run out and another attempt will come.
+    (job,) = await _jobs(container)
+    assert job.id == job_id and job.failed_at is None

@@ -103,7 +103,10 @@ class JobRunner:
             return True
         except Exception as exc:
             log.warning("job %s failed: %s", job_id, exc)
-            await self._record_failure(job_id, exc)
+            try:
+                await self._record_failure(job_id, exc)
+            except Exception:
+                log.exception("recording the failure of job %s failed", job_id)
             return False
 
     async def _record_failure(self, job_id: int, exc: Exception) -> None:
@@ -138,7 +141,10 @@ class JobRunner:
 
         async def guarded(job_id: int) -> None:
             async with sem:
-                await self.run_one(job_id)
+                try:
+                    await self.run_one(job_id)
+                except Exception:
+                    log.exception("running job %s failed", job_id)
 
         while not self._stopping:
             try:
