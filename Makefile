@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck test-sqlite test-postgres bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgres bench drills clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -42,6 +42,14 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python -m bench.run_all
+
+## make drills: the four reliability drills on SQLite and PostgreSQL (about 35 minutes; see docs/RELIABILITY.md)
+drills: $(STAMP)
+	@status=0; for db in sqlite postgres; do \
+		for drill in rolling_upgrade crash overload db_restart; do \
+			$(BIN)/python -m bench.drills.$$drill --db $$db || status=1; \
+		done; \
+	done; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
