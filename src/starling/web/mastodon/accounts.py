@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from starling.domain.errors import Unprocessable
-from starling.services.accounts.errors import ValidationFailed
 from starling.services.accounts.show_accounts import lookup_account, show_account, show_accounts
 from starling.services.accounts.sign_up import SignUp, sign_up_through_app
 from starling.services.accounts.update_credentials import ProfileChanges, update_credentials
@@ -44,13 +43,9 @@ async def register(request: Request, ctx: Ctx = Depends(auth("write:accounts", u
     )
     viewer = ctx.viewer
     assert viewer is not None
-    try:
-        done = await sign_up_through_app(
-            ctx.session, ctx.container.settings, viewer.application, sorted(viewer.scopes), data
-        )
-    except ValidationFailed as exc:
-        await ctx.session.rollback()
-        return json_response({"error": exc.message, "details": exc.details}, status_code=422)
+    done = await sign_up_through_app(
+        ctx.session, ctx.container.settings, viewer.application, sorted(viewer.scopes), data
+    )
     await ctx.commit()
     return json_response(token_json(done.token, done.raw_token))
 
