@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from starling.db_migrate import Revision
 from starling.models import Account
 from starling.serving import state
 from tests.conftest import MakeActor
+from tests.support.processes import spawn_lookalike
 
 runner = CliRunner()
 
@@ -44,7 +43,7 @@ def _run(*args: str, code: int = 0) -> str:
 @pytest.fixture
 def fake_master() -> Iterator[int]:
     """A process that looks like a master (its command line names starling) and does nothing."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "starling-master"])
+    process = spawn_lookalike("starling-master")
     yield process.pid
     process.kill()
     process.wait()

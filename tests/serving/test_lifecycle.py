@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from starling.serving import lifecycle, state
+from tests.support.processes import spawn_lookalike
 
 
 @pytest.fixture(autouse=True)
@@ -51,14 +49,8 @@ async def test_a_failing_callback_does_not_stop_the_others() -> None:
 
 def test_pid_and_status_files(tmp_path: Path) -> None:
     assert state.read_pid(tmp_path) is None
-    master = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "starling"])
+    master = spawn_lookalike("starling", 60)
     try:
-        # Until the child has exec'd, /proc shows the parent's command line.
-        cmdline = Path(f"/proc/{master.pid}/cmdline")
-        for _ in range(500):
-            if b"starling" in cmdline.read_bytes():
-                break
-            time.sleep(0.01)
         state.write_pid(tmp_path, master.pid)
         assert state.read_pid(tmp_path) == master.pid
         state.remove_pid(tmp_path, master.pid + 1)  # someone else's: left alone
