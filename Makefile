@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck test-sqlite test-postgres bench drills clean
+.PHONY: run test lint typecheck test-sqlite test-postgres bench drills clean browser-deps screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -28,11 +28,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-sqlite: $(STAMP)
+# The browser tests inject axe-core (pinned in tests/browser/package-lock.json); without npm they skip
+# (and fail when CI=true).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+browser-deps: $(AXE)
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund --silent && touch $(AXE); \
+	else echo "npm not found: the browser accessibility checks will be skipped"; fi
+
+## make screenshots: pictures of the main pages (desktop and phone) in docs/screenshots/
+screenshots: $(STAMP)
+	$(BIN)/python -m tools.screenshots
+
+test-sqlite: $(STAMP) browser-deps
 	STARLING_TEST_DB=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider -q
 
 # Runs when PostgreSQL answers; in CI (CI=true) it always runs and fails without it.
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) browser-deps
 	@if [ "$$CI" = "true" ] || $(BIN)/python -m tests.support.pg_available; then \
 		STARLING_TEST_DB=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider -q; \
 	else \

@@ -258,11 +258,15 @@ def unreadable_posts(base_url: str, token: str, ids: Sequence[int], *, workers: 
                                          headers={"Authorization": f"Bearer {token}"}) as client:
                 while queue:
                     status_id = queue.pop()
-                    for attempt in range(3):
+                    for attempt in range(6):
                         try:
                             response = await client.get(f"/api/v1/statuses/{status_id}")
                         except httpx.HTTPError:
                             await asyncio.sleep(0.5 * (attempt + 1))
+                            continue
+                        if response.status_code == 503:
+                            # Busy (or the database is): not an answer about the post; ask again as told.
+                            await asyncio.sleep(min(5.0, float(response.headers.get("retry-after", "1"))))
                             continue
                         if response.status_code != 200:
                             missing.append(status_id)

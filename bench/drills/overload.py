@@ -25,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -102,8 +104,13 @@ def analyse(records: list[list[Any]], start: float, end: float) -> dict[str, Any
 
 def scrape(text: str) -> dict[str, dict[str, float]]:
     """Request-duration buckets summed over routes into admitted / shed / stale, and the shed counters."""
-    out: dict[str, dict[str, float]] = {"admitted": {}, "shed": {}, "stale": {}, "shed_total": {}}
+    out: dict[str, dict[str, float]] = {"admitted": {}, "shed": {}, "stale": {}, "entry": {}, "shed_total": {}}
     for line in text.splitlines():
+        if line.startswith("starling_admission_entry_delay_seconds_bucket{"):
+            labels, _, value = line.rpartition(" ")
+            le = labels.split('le="', 1)[1].split('"', 1)[0]
+            out["entry"][le] = out["entry"].get(le, 0.0) + float(value)
+            continue
         if line.startswith("starling_http_request_duration_seconds_bucket{"):
             labels, _, value = line.rpartition(" ")
             route = labels.split('route="', 1)[1].split('"', 1)[0]
@@ -133,7 +140,7 @@ def server_side(before: dict[str, dict[str, float]], after: dict[str, dict[str, 
         return "> 10 s"
 
     figures: dict[str, Any] = {}
-    for group in ("admitted", "shed", "stale"):
+    for group in ("admitted", "shed", "stale", "entry"):
         n = after[group].get("+Inf", 0.0) - before[group].get("+Inf", 0.0)
         figures[group] = {"n": int(n), "p50": bound(group, 0.5), "p99": bound(group, 0.99)}
     figures["shed_by_priority_reason"] = {k: int(v - before["shed_total"].get(k, 0.0))
@@ -150,6 +157,49 @@ async def get_metrics(base_url: str) -> dict[str, dict[str, float]] | None:
     except httpx.HTTPError as exc:
         log(f"/metrics did not answer: {exc!r}")
         return None
+
+
+def accept_queue(port: int) -> int | None:
+    """Connections waiting in the kernel's accept queue of the listening socket on ``port`` (Linux: the
+    rx_queue of a LISTEN row of /proc/net/tcp is the accept queue's length), or None if not found."""
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for row in rows:
+        fields = row.split()
+        if len(fields) > 4 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
+class AcceptQueueSampler:
+    """Samples the accept queue every ``interval`` seconds on a thread, for the figures."""
+
+    def __init__(self, port: int, interval: float = 0.25) -> None:
+        self.port = port
+        self.interval = interval
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            value = accept_queue(self.port)
+            if value is not None:
+                self.samples.append(value)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if not self.samples:
+            return {"samples": 0}
+        ordered = sorted(self.samples)
+        return {"samples": len(ordered), "max": ordered[-1], "p50": ordered[len(ordered) // 2],
+                "mean": round(sum(ordered) / len(ordered), 1)}
 
 
 def _count(values: Any) -> dict[str, int]:
@@ -228,7 +278,10 @@ async def run_drill(backend: str, *, workers: int = 2, factor: float = 3.0, seco
         scraped_before = await get_metrics(server.base_url)
         meter = CpuMeter(server)
         meter.start()
+        sampler = AcceptQueueSampler(server.port)
+        sampler.start()
         merged = await asyncio.to_thread(run_generators, specs("open", rate=target, length=seconds), ws.workdir)
+        result["accept_queue"] = sampler.stop()
         result["overload_cpu"] = meter.stop(merged["generator_cpu_s"], "generator")
         overload_wall = time.monotonic() - started
         scraped_after = await get_metrics(server.base_url)
@@ -320,6 +373,7 @@ def main() -> None:
         "shed": f"{o['shed_per_s']}/s, latency {o['shed_latency']}",
         "shed latency by kind": o["shed_latency_by_kind"],
         "as the server measured (whole overload phase)": drill["overload_server_side"],
+        "kernel accept queue during the overload (connections)": drill["accept_queue"],
         "CPU during the overload (cores)": {k: v for k, v in drill["overload_cpu"].items()
                                             if k != "server_processes_cores"},
         "other work on the machine before the phases (cores)": (drill["others_cores_before_capacity"],

@@ -11,7 +11,10 @@ checkout`` and ``starling upgrade`` runs: expand migrations online, then a rolli
 
 Pass: no failed request (no connection error, no 5xx, no unexpected 4xx), every acknowledged post
 readable afterwards with ``GET /api/v1/statuses/:id``, the migration applied, and only the new code
-answering at the end. Streaming does not exist yet: its part of the drill is reported as not applicable.
+answering at the end. When release N has the streaming API, every follower also holds an SSE stream of its
+home timeline (``/api/v1/streaming/user``) through the upgrade, reconnecting with ``Last-Event-ID`` whenever
+its worker drains: it must receive every acknowledged post of the accounts it follows, exactly once, and
+have resumed across the reload. Without the streaming API that part is reported as not applicable.
 
     python -m bench.drills.rolling_upgrade --db sqlite
     python -m bench.drills.rolling_upgrade --db postgres --worktree
@@ -34,12 +37,14 @@ import httpx
 from bench.common import ROOT, log
 from bench.drills.common import Workspace, drill_parser, finish, header, print_figures, run_cli, seed_world
 from bench.drills.load import Client, MixedLoad, unreadable_posts
+from bench.drills.streams import ResumingStream, check_streams, streaming_available
 
 RELEASE_HEADER = "x-starling-release"
 MIGRATION_REVISION = "drill_n1"
 NEW_TABLE = "drill_release_marks"
 NEW_INDEX = "ix_statuses_drill_created_at"
-STREAMING = "not applicable: Starling has no streaming API yet; this part waits for the streaming issue"
+STREAMING_NA = "not applicable: release N has no streaming API (/api/v1/streaming/health does not answer)"
+STREAM_WAIT = 90.0  # seconds to wait, after the load, for the streams to receive what was fanned out
 
 MIGRATION = '''"""drill release N+1: release marks
 
@@ -229,6 +234,14 @@ async def run_drill(backend: str, *, workers: int = 2, warmup: float = 8.0, afte
             before_header = (await client.get(f"{server.base_url}/api/v1/instance")).headers.get(RELEASE_HEADER)
         posters = [Client(i, t) for i, t in zip(world.posters.ids, world.posters.token_list(), strict=True)]
         readers = [Client(i, t) for i, t in zip(world.followers.ids, world.followers.token_list(), strict=True)]
+        streams: list[ResumingStream] = []
+        if await asyncio.to_thread(streaming_available, server.base_url, readers[0].token):
+            streams = [ResumingStream(server.base_url, r.token, r.id) for r in readers]
+            for stream in streams:
+                await asyncio.to_thread(stream.start)
+            log(f"{len(streams)} streaming clients connected")
+        else:
+            log(STREAMING_NA)
         load = MixedLoad(server.base_url, posters=posters, readers=readers, concurrency=concurrency, seed=seed,
                          release_header=RELEASE_HEADER,
                          mix={"post": 3, "home": 2, "public": 1, "status": 2, "favourite": 1}).start()
@@ -253,6 +266,19 @@ async def run_drill(backend: str, *, workers: int = 2, warmup: float = 8.0, afte
                                           [p for p, _ in load.acks.posts])
         schema = await schema_has_upgrade(ws)
         status_out = run_cli(env, "status", cwd=releases.clone).stdout
+        streaming: dict[str, Any] | str = STREAMING_NA
+        if streams:
+            follows = {f: {world.poster_ids[(i + k) % len(world.poster_ids)] for k in range(3)}
+                       for i, f in enumerate(world.followers.ids)}
+            waited_from = time.monotonic()
+            while True:  # the fan-out jobs may still be running: wait (bounded) for the last updates
+                streaming = check_streams(streams, follows, load.acks.posts)
+                if streaming["updates_missing"] == 0 or time.monotonic() - waited_from > STREAM_WAIT:
+                    break
+                await asyncio.sleep(0.5)
+            streaming["waited_after_load_s"] = round(time.monotonic() - waited_from, 1)
+            for stream in streams:
+                await asyncio.to_thread(stream.stop)
         result.update({
             "load": summary,
             "upgrade": {
@@ -269,7 +295,7 @@ async def run_drill(backend: str, *, workers: int = 2, warmup: float = 8.0, afte
             "unreadable_examples": missing[:5],
             "schema": schema,
             "server_status": status_out.splitlines()[:6],
-            "streaming": STREAMING,
+            "streaming": streaming,
         })
         checks = {
             "upgrade_succeeded": upgrade.returncode == 0 and "reloaded: generation" in upgrade.output(),
@@ -282,6 +308,13 @@ async def run_drill(backend: str, *, workers: int = 2, warmup: float = 8.0, afte
             "old_code_ran_before": before_header is None,
             "new_code_serving_at_end": after_header == "n+1" and not stale_after,
         }
+        if isinstance(streaming, dict):
+            checks["streams_missed_no_event"] = (streaming["updates_missing"] == 0
+                                                 and streaming["duplicated_event_ids"] == 0
+                                                 and streaming["duplicated_updates"] == 0
+                                                 and streaming["updates_expected"] > 0)
+            checks["streams_resumed_across_the_reload"] = all(s.connections >= 2 and s.resumed >= 1
+                                                              for s in streams)
         return result, checks
     finally:
         await ws.close()
@@ -312,9 +345,10 @@ def main() -> None:
         "acknowledged posts / unreadable": f"{drill['acknowledged_posts']} / {drill['unreadable_posts']}",
         "schema": drill["schema"],
         "release header before / after": f"{drill['header_before']} / {drill['header_after']}",
-        "streaming": STREAMING,
+        "streaming": drill["streaming"],
     })
-    sys.exit(finish(result, checks, summary="streaming: N/A"))
+    applicable = isinstance(drill["streaming"], dict)
+    sys.exit(finish(result, checks, summary="" if applicable else "streaming: N/A"))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,5 +30,6 @@ def build_container(settings: Settings) -> Container:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
-    runner = JobRunner(sessions, poll_interval=settings.job_poll_interval)
+    runner = JobRunner(sessions, poll_interval=settings.job_poll_interval,
+                       lease=timedelta(seconds=settings.job_lease))
     return Container(settings=settings, engine=engine, sessions=sessions, runner=runner)

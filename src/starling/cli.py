@@ -242,7 +242,10 @@ def worker() -> None:
     from starling.serving.jobs_process import run_jobs
 
     console.print("job runner started")
-    asyncio.run(run_jobs())
+    code = asyncio.run(run_jobs())
+    if code:  # the runner ended by itself: fail, so a supervisor starts another
+        console.print("[red]the job runner stopped unexpectedly[/red]")
+        raise typer.Exit(code)
 
 
 def _backfill_table(rows: dict[str, Any]) -> None:

@@ -29,8 +29,28 @@ class Settings(BaseSettings):
     max_status_chars: int = 500
     url_length: int = 23
     max_media_attachments: int = 4
+    # Media (docs/MEDIA.md). Files live under media_dir (default <data_dir>/media) and are served at
+    # media_base_url (default <base_url>/system/media), which may point at a CDN or a separate domain.
+    media_dir: Path | None = None
+    media_base_url: str | None = None
+    media_image_size_limit: int = Field(default=16 * 1024 * 1024, ge=1)
+    media_video_size_limit: int = Field(default=99 * 1024 * 1024, ge=1)
+    # Decoded pixels an image may have (width × height); larger ones are refused before decoding.
+    media_image_max_pixels: int = Field(default=40_000_000, ge=1)
+    media_video_max_pixels: int = Field(default=3840 * 2160, ge=1)
+    media_video_max_frame_rate: int = Field(default=120, ge=1)
+    media_preview_size: int = Field(default=640, ge=16)
+    media_ffmpeg: str = "ffmpeg"
+    media_ffprobe: str = "ffprobe"
+    # Seconds one ffmpeg or ffprobe run may take before the file is refused.
+    media_process_timeout: float = Field(default=900.0, gt=0)
+    # Mastodon's media upload budget: uploads per period (seconds), per account.
+    media_rate_limit_requests: int = Field(default=30, ge=1)
+    media_rate_limit_period: int = Field(default=30 * 60, ge=1)
     run_jobs_in_server: bool = True
     job_poll_interval: float = Field(default=0.5, ge=0.01)
+    # Seconds a claimed job stays locked to its runner; a running job's lease is extended every third of it.
+    job_lease: float = Field(default=60.0, ge=1.0)
     secret_key: str | None = None
     log_level: str = "info"
     # Secure cookies need HTTPS; off by default for the embedded http://127.0.0.1 mode.
@@ -39,10 +59,11 @@ class Settings(BaseSettings):
     # Overload protection (docs/OVERLOAD.md). Requests admitted at once per process; the rest queue
     # by priority (0 sign-in/posting/streaming, 1 signed-in reads, 2 anonymous/expensive reads).
     admission_enabled: bool = True
-    max_concurrency: int = Field(default=32, ge=1)
-    # Per priority 0, 1, 2: how many may wait, and how long (seconds) before being shed with a 503.
+    max_concurrency: int = Field(default=8, ge=1)
+    # Per priority 0, 1, 2: how many may wait, and how long (seconds, counted from the request's arrival)
+    # before being shed with a 503.
     admission_queue_limits: tuple[int, int, int] = (512, 256, 128)
-    admission_deadlines: tuple[float, float, float] = (5.0, 1.0, 0.05)
+    admission_deadlines: tuple[float, float, float] = (5.0, 1.0, 0.25)
     # Anonymous reads that would be shed are answered from responses at most this old (0 turns it off).
     stale_cache_ttl: float = Field(default=5.0, ge=0)
     stale_cache_entries: int = Field(default=512, ge=1)
@@ -61,6 +82,21 @@ class Settings(BaseSettings):
     # How long /health/ready waits for the database before answering 503.
     ready_timeout: float = Field(default=2.0, gt=0)
 
+    # Streaming API (docs/STREAMING.md). How workers learn of new events: "auto" picks Redis when
+    # redis_url is set, else LISTEN/NOTIFY on PostgreSQL, else polling the event table on SQLite.
+    streaming_backend: Literal["auto", "local", "poll", "postgres", "redis"] = "auto"
+    # Events are kept this long (seconds) so a client that reconnects can resume; older ones are pruned.
+    streaming_retention: float = Field(default=900.0, gt=0)
+    # Seconds between ":thump" heartbeats (SSE comment lines; pings on WebSockets).
+    streaming_heartbeat: float = Field(default=15.0, gt=0)
+    # How often a worker looks at the event table when no signal wakes it earlier (seconds).
+    streaming_poll_interval: float = Field(default=0.25, gt=0)
+    # Events waiting for one slow connection; past it the connection is closed (the client resumes).
+    streaming_queue_size: int = Field(default=256, ge=1)
+    # permessage-deflate on WebSockets: off by default (as Mastodon's streaming server), since every
+    # compressed connection keeps zlib state (tens of KB) for as long as it is open.
+    streaming_ws_compression: bool = False
+
     @property
     def server_name(self) -> str:
         if self.domain:
@@ -77,6 +113,14 @@ class Settings(BaseSettings):
     def streaming_url(self) -> str:
         ws = "wss" if self.scheme == "https" else "ws"
         return f"{ws}://{self.server_name}"
+
+    @property
+    def effective_media_dir(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    @property
+    def effective_media_base_url(self) -> str:
+        return (self.media_base_url or f"{self.base_url}/system/media").rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

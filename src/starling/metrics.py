@@ -66,6 +66,13 @@ ADMISSION_WAIT = Histogram(
     ["priority"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+ADMISSION_ENTRY_DELAY = Histogram(
+    "starling_admission_entry_delay_seconds",
+    "Time from a request's arrival (its connection accepted) to the admission decision, by priority: "
+    "time spent waiting for a busy event loop.",
+    ["priority"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 SHED = Counter(
     "starling_requests_shed_total",
     "Requests refused with 503 because the server was busy, by priority and reason.",

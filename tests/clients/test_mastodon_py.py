@@ -322,6 +322,32 @@ def test_account_statuses_and_lookup(alice: Mastodon, bob: Mastodon) -> None:
     assert str(post.id) in _ids(bob.account_statuses(found.id, limit=40))
 
 
+def test_media_post_with_alt_text_and_focus_then_attach(alice: Mastodon) -> None:
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (120, 80), (20, 120, 220)).save(picture, "JPEG")
+    media = alice.media_post(picture.getvalue(), mime_type="image/jpeg", description="A blue rectangle",
+                             focus=(0.25, -0.5), file_name="blue.jpg")
+    # v2 answers before processing: poll GET /api/v1/media/:id until the url is there, as apps do.
+    media = eventually(lambda: _processed(alice, media.id))
+    post = alice.status_post("With a picture", media_ids=[media.id])
+    [attached] = alice.status(post.id).media_attachments
+    assert attached.description == "A blue rectangle"
+    assert attached.url.endswith(".jpg") and attached.preview_url.endswith(".jpg")
+    assert attached.blurhash
+    assert attached.meta.original.size == "120x80" and attached.meta.small.width == 120
+    assert (attached.meta.focus.x, attached.meta.focus.y) == (0.25, -0.5)
+
+
+def _processed(client: Mastodon, media_id: Any) -> Any:
+    media = client.media(media_id)
+    assert media.url, "still processing"
+    return media
+
+
 @pytest.fixture(autouse=True)
 def _no_server_crash(server: LiveServer) -> Iterator[None]:
     yield

@@ -51,7 +51,6 @@ REPORTED_ONLY_FILES = {
     "test_polls": "polls → not in any issue yet",
 }
 
-MEDIA = "media upload → issue 5 (Photos and media)"
 POLLS = "polls → not in any issue yet"
 SCHEDULED = "scheduled posts → not in any issue yet"
 
@@ -64,11 +63,6 @@ EXPECTED_FAILURES: dict[str, str] = {
     "test_post::test_post_poll_multiple": POLLS,
     "test_post::test_post_poll_expires_in": POLLS,
     "test_post::test_post_poll_hide_totals": POLLS,
-    "test_post::test_media_thumbnail": MEDIA,
-    "test_post::test_media_attachments": MEDIA,
-    "test_post::test_media_attachment_without_text": MEDIA,
-    "test_update_account::test_update_account_avatar": MEDIA,
-    "test_update_account::test_update_account_header": MEDIA,
 }
 LOGIN_AT_LOCALHOST_3000 = ("test_auth::test_login_cli", "test_auth::test_login_cli_wrong_password")
 

@@ -53,6 +53,7 @@ class Seed:
     bob_status: str = ""
     reply_status: str = ""
     notification: str = ""
+    media: str = ""  # alice's unattached upload
     tag: str = "starlings"
     app: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -92,6 +93,13 @@ def seed(server: LiveServer) -> Seed:
     s.alice_status = s.post_status(s.alice, f"Hello from alice #{s.tag}")
     s.bob_status = s.post_status(s.bob, f"Hello from bob #{s.tag} https://example.com/")
     s.reply_status = s.post_status(s.bob, "@alice hi there", in_reply_to_id=s.alice_status)
+    # A status with a picture, so timelines, search and notifications render MediaAttachment entities.
+    picture = s.api(s.bob, "POST", "/api/v1/media", files={"file": ("p.png", _png(), "image/png")},
+                    data={"description": "A test picture", "focus": "0.2,-0.4"})
+    if isinstance(picture, dict):
+        s.post_status(s.bob, f"A picture #{s.tag} @alice", media_ids=[picture["id"]])
+    upload = s.api(s.alice, "POST", "/api/v1/media", files={"file": ("q.png", _png(), "image/png")})
+    s.media = str(upload["id"]) if isinstance(upload, dict) else "0"
     s.post_status(s.bob, "a quiet one", visibility="unlisted")
     s.post_status(s.bob, "for followers", visibility="private")
     s.api(s.bob, "POST", f"/api/v1/statuses/{s.alice_status}/favourite")
@@ -116,6 +124,16 @@ def seed(server: LiveServer) -> Seed:
         else:
             s.problems.append("alice got no notification from bob's mention, favourite and reblog")
     return s
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (30, 90, 160)).save(out, "PNG")
+    return out.getvalue()
 
 
 PathValues = Callable[[Seed], dict[str, str]]
@@ -210,6 +228,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v2/search",
              explicit=(query({"q": "bob"}), query({"q": "#starlings"}), query({"q": "hello", "type": "statuses"}))),
     Endpoint("GET", "/api/v1/markers", explicit=(query({"timeline[]": ["home", "notifications"]}),)),
+    Endpoint("GET", "/api/v1/media/{id}", lambda s: {"id": s.media}),
     # writes on seeded objects that leave them usable
     Endpoint("POST", "/api/v1/statuses", explicit=(body({"status": "Generated, but sensible"}),)),
     Endpoint("PUT", "/api/v1/statuses/{id}", _status, explicit=(body({"status": "Edited again #starlings"}),)),
@@ -231,6 +250,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/accounts/{id}/unmute", _carol),
     Endpoint("POST", "/api/v1/accounts/{id}/remove_from_followers", _carol),
     Endpoint("POST", "/api/v1/markers", explicit=(body({"home": {"last_read_id": "1"}}),)),
+    Endpoint("PUT", "/api/v1/media/{id}", lambda s: {"id": s.media},
+             explicit=(body({"description": "Alt text", "focus": "0.5,0.5"}),)),
+    Endpoint("POST", "/api/v2/media", examples=FEW_EXAMPLES),
     Endpoint("PATCH", "/api/v1/accounts/update_credentials", explicit=(body({"display_name": "Alice A."}),)),
     Endpoint("POST", "/api/v1/apps", explicit=(body({"client_name": "conformance",
                                                 "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}),)),

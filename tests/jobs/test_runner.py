@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -138,3 +139,32 @@ async def test_a_failure_that_cannot_be_recorded_does_not_stop_the_runner(
     # The job is still there: its lease will run out and another attempt will come.
     (job,) = await _jobs(container)
     assert job.id == job_id and job.failed_at is None
+
+
+SLOW_GATE: dict[str, asyncio.Event] = {}
+
+
+@job_handler("test.slow")
+async def _slow(session: AsyncSession, payload: dict[str, Any]) -> None:
+    # Like the media job: end the transaction before the slow part, then wait for the test to let go.
+    await session.commit()
+    await SLOW_GATE["gate"].wait()
+    CALLS.append(payload["n"])
+
+
+async def test_a_running_jobs_lease_is_extended(container: Container) -> None:
+    CALLS.clear()
+    SLOW_GATE["gate"] = asyncio.Event()
+    async with unit_of_work(container.sessions) as session:
+        enqueue(session, "test.slow", {"n": 7})
+    busy = JobRunner(container.sessions, lease=timedelta(seconds=3))
+    claimed = await busy.claim()
+    assert len(claimed) == 1
+    running = asyncio.create_task(busy.run_one(claimed[0]))
+    await asyncio.sleep(4.5)  # longer than the lease it was claimed with: only the extensions keep it
+    other = JobRunner(container.sessions)
+    assert await other.claim() == []
+    SLOW_GATE["gate"].set()
+    assert await running is True
+    assert CALLS == [7]
+    assert await _jobs(container) == []

@@ -37,9 +37,9 @@ def test_first_run_uses_the_plan() -> None:
     assert doc.startswith("# Title\n")
     assert "| GET | `/api/v1/instance` (deprecated) | done |  |" in doc
     assert "| POST | `/api/v1/lists` | not yet |  |" in doc
-    assert "| POST | `/api/v2/media` | not yet | issue “Photos and media” |" in doc
-    assert "| POST | `/api/v1/statuses` | partial — no media_ids, poll or scheduled_at yet |  |" in doc
-    assert "5 endpoints in the description: 1 done, 1 partial, 3 not yet." in doc
+    assert "| POST | `/api/v2/media` | done | 202 while processing (a job); docs/MEDIA.md |" in doc
+    assert "| POST | `/api/v1/statuses` | partial — no poll or scheduled_at yet |  |" in doc
+    assert "5 endpoints in the description: 2 done, 1 partial, 2 not yet." in doc
     assert doc.index("### instance") < doc.index("### lists") < doc.index("### media")
 
 

@@ -6,6 +6,6 @@ database effects happen exactly once. Handlers tolerate their subject having bee
 
 from __future__ import annotations
 
-from starling.jobs import backfill, follow_jobs, status_jobs, timeline_jobs
+from starling.jobs import backfill, follow_jobs, media_jobs, status_jobs, timeline_jobs
 
-__all__ = ["backfill", "follow_jobs", "status_jobs", "timeline_jobs"]
+__all__ = ["backfill", "follow_jobs", "media_jobs", "status_jobs", "timeline_jobs"]

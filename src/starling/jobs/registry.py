@@ -29,4 +29,5 @@ def get_handler(kind: str) -> Handler | None:
 
 def _load_handlers() -> None:
     # Importing the handler module registers every kind.
-    import starling.jobs.handlers  # noqa: F401
+    import starling.jobs.handlers
+    import starling.jobs.stream_jobs  # noqa: F401

@@ -40,8 +40,10 @@ class JobRunner:
         poll_interval: float = 0.5,
         batch_size: int = 20,
         concurrency: int = 4,
+        lease: timedelta = LEASE,
     ) -> None:
         self.sessions = sessions
+        self.lease = lease
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.concurrency = concurrency
@@ -80,7 +82,7 @@ class JobRunner:
                         Job.id.in_(ids),
                         or_(Job.locked_until.is_(None), Job.locked_until < now),
                     )
-                    .values(locked_by=self.name, locked_until=now + LEASE)
+                    .values(locked_by=self.name, locked_until=now + self.lease)
                     .returning(Job.id)
                 )
             ).scalars()
@@ -96,7 +98,11 @@ class JobRunner:
                 handler = get_handler(job.kind)
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
-                await handler(session, dict(job.payload))
+                keeper = asyncio.create_task(self._keep_lease(job_id), name=f"lease-{job_id}")
+                try:
+                    await handler(session, dict(job.payload))
+                finally:
+                    keeper.cancel()
                 await session.execute(delete(Job).where(Job.id == job_id))
                 kind, created_at = job.kind, job.created_at
             observe_job_done(kind, created_at)
@@ -108,6 +114,21 @@ class JobRunner:
             except Exception:
                 log.exception("recording the failure of job %s failed", job_id)
             return False
+
+    async def _keep_lease(self, job_id: int) -> None:
+        """Extend a running job's lease every third of it, so a long job (a video transcode) is not
+        taken over by another runner while it still runs. Most jobs end before the first extension."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with unit_of_work(self.sessions) as session:
+                    await session.execute(
+                        update(Job)
+                        .where(Job.id == job_id, Job.locked_by == self.name)
+                        .values(locked_until=utcnow() + self.lease)
+                    )
+            except Exception as exc:  # the lease may run out; the job then runs again (idempotent handlers)
+                log.warning("extending the lease of job %s failed: %s", job_id, exc)
 
     async def _record_failure(self, job_id: int, exc: Exception) -> None:
         async with unit_of_work(self.sessions) as session:
@@ -163,6 +184,24 @@ class JobRunner:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run_forever(), name="starling-job-runner")
+        self._task.add_done_callback(self._ended)
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The task of :meth:`start`; a process that depends on it watches it (see ``serving.jobs_process``)."""
+        return self._task
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        # Ending without stop() means no job runs any more in this process: say so at once, not only at
+        # shutdown, so that it shows in the logs next to its cause.
+        if self._stopping or task.cancelled():
+            return
+        exc = task.exception()
+        log.error("the job runner stopped unexpectedly: %r", exc, exc_info=exc)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -172,3 +211,6 @@ class JobRunner:
                 await asyncio.wait_for(self._task, timeout=10)
             except TimeoutError:
                 self._task.cancel()
+            except Exception:
+                # Already logged by _ended when it happened; stopping must still close the rest.
+                pass

@@ -20,6 +20,7 @@ from starling.models.statuses import (
     StatusTag,
     Tag,
 )
+from starling.models.streaming import StreamEvent
 from starling.models.tags_follow import FeaturedTag, TagFollow
 from starling.models.timelines import HomeFeedEntry, Marker, Notification
 
@@ -54,6 +55,7 @@ __all__ = [
     "Status",
     "StatusEdit",
     "StatusTag",
+    "StreamEvent",
     "Tag",
     "TagFollow",
     "User",

@@ -133,9 +133,13 @@ class MediaAttachment(Base):
     focus_y: Mapped[float | None] = mapped_column(default=None)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     blurhash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # queued → done, or failed with processing_error (docs/MEDIA.md).
     processing: Mapped[str] = mapped_column(String(16), default="done")
+    processing_error: Mapped[str | None] = mapped_column(Text, default=None)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When a status let go of it (deleted without delete_media): kept a day for "delete and redraft".
+    detached_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class IdempotencyKey(Base):

@@ -59,14 +59,18 @@ async def lock_row(session: AsyncSession, model: Any, row_id: int) -> None:
     await session.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
-async def add_to_counter(session: AsyncSession, model: Any, row_id: int, column: str, delta: int) -> None:
-    """Atomic ``column += delta`` (never below zero); a loaded object gets the new value without a reload."""
+async def add_to_counter(
+    session: AsyncSession, model: Any, row_id: int, column: str, delta: int, *, also: dict[str, Any] | None = None
+) -> None:
+    """Atomic ``column += delta`` (never below zero), setting the columns in ``also`` in the same statement;
+    a loaded object gets the new values without a reload."""
     col = getattr(model, column)
     value: Any = col + delta if delta > 0 else case((col + delta > 0, col + delta), else_=0)
+    extra = also or {}
     result = await session.execute(
         update(model)
         .where(model.id == row_id)
-        .values({column: value})
+        .values({column: value, **extra})
         .returning(col)
         .execution_options(synchronize_session=False)
     )
@@ -74,6 +78,8 @@ async def add_to_counter(session: AsyncSession, model: Any, row_id: int, column:
     loaded = session.sync_session.identity_map.get(identity_key(model, row_id))
     if loaded is not None and new_value is not None:
         set_committed_value(loaded, column, new_value)
+        for name, set_to in extra.items():
+            set_committed_value(loaded, name, set_to)
 
 
 # Mentions and tags

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 
 from starling.bootstrap import build_container
 from starling.config import get_settings
@@ -32,7 +33,12 @@ def _wake_socket(path: str) -> socket.socket:
     return sock
 
 
-async def run_jobs(wake_path: str | None = None) -> None:
+async def run_jobs(wake_path: str | None = None) -> int:
+    """Run jobs until SIGTERM (exit status 0) or until the runner ends by itself (1).
+
+    A runner that ended without being asked runs no more jobs; the process must not live on as if it did,
+    so it exits with an error and the master starts another one.
+    """
     container = build_container(get_settings())
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -50,19 +56,29 @@ async def run_jobs(wake_path: str | None = None) -> None:
     if sock is not None:
         loop.add_reader(sock.fileno(), on_wake)
     container.runner.start()
+    runner = container.runner.task
+    assert runner is not None
+    stopped = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait({stopped, runner}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopped.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
         if sock is not None:
             loop.remove_reader(sock.fileno())
             sock.close()
         await container.close()
+    if stop.is_set():
+        return 0
+    log.error("the job runner ended while not stopping; exiting so that a new process takes over")
+    return 1
 
 
 def main() -> None:
     die_with_master()
     logging.basicConfig(level=get_settings().log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_jobs(os.environ.get(JOBS_WAKE_ENV) or None))
+    sys.exit(asyncio.run(run_jobs(os.environ.get(JOBS_WAKE_ENV) or None)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ class ServingSettings(BaseSettings):
     start_timeout: float = Field(default=60.0, gt=0)
     # Connections the kernel queues on the listening socket while no worker accepts.
     backlog: int = Field(default=2048, ge=16)
+    # Accept connections on a thread of each worker's own, which stamps them and refuses at once what the
+    # worker cannot serve in time, even while its event loop is busy (starling.serving.door). Off: the
+    # event loop accepts, as uvicorn does by default.
+    accept_thread: bool = True
     # Where the job runner runs when STARLING_RUN_JOBS_IN_SERVER is on: in a process of its own
     # ("process"), inside every web worker ("worker"), or "auto": inside the worker when there is one
     # worker (one process less: the small default), in its own process when there are several.

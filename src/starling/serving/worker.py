@@ -4,6 +4,10 @@ Started by the master as ``python -m starling.serving.worker`` in a fresh interp
 code now on disk. Besides the shared socket it serves a private Unix socket, on which the master asks
 ``GET /health/ready`` of this very process before it retires the workers this one replaces.
 
+Connections on the shared socket are accepted by a thread of the worker's own (:mod:`starling.serving.door`,
+``STARLING_ACCEPT_THREAD``), which refuses at once what the worker cannot serve in time and hands the rest
+to uvicorn's event loop; the private socket is served by uvicorn directly.
+
 On SIGTERM it drains: it stops accepting (the shared socket stays open in the master and the other
 workers, so no connection is refused), marks itself not ready, tells streaming code to close
 (:mod:`starling.serving.lifecycle`), answers in-flight requests for at most ``STARLING_DRAIN_TIMEOUT``
@@ -12,10 +16,12 @@ seconds, then runs the app's shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import socket
+import sys
 from typing import Any
 
 import uvicorn
@@ -47,10 +53,14 @@ class WakeSender:
 
 
 class WorkerServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, app: Any, wake_path: str | None) -> None:
+    def __init__(
+        self, config: uvicorn.Config, app: Any, wake_path: str | None, door_socket: socket.socket | None = None
+    ) -> None:
         super().__init__(config)
         self._app = app
         self._wake_path = wake_path
+        self._door_socket = door_socket
+        self._door: Any = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -58,11 +68,73 @@ class WorkerServer(uvicorn.Server):
         if self._wake_path and container is not None:
             # The job runner lives in its own process: a commit that adds jobs wakes it there.
             container.runner.wake = WakeSender(self._wake_path)
+        if self._door_socket is not None and not self.should_exit:
+            self._start_door(self._door_socket)
+
+    def _start_door(self, listen: socket.socket) -> None:
+        from starling.serving.door import COUNTS, Door
+
+        loop = asyncio.get_running_loop()
+        config = self.config
+
+        async def adopt(conn: socket.socket, accepted_at: float) -> None:
+            def make() -> asyncio.Protocol:
+                protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=self.server_state, app_state=self.lifespan.state
+                )
+                mark = getattr(protocol, "adopt", None)
+                if mark is not None:
+                    mark(accepted_at)
+                return protocol
+
+            try:
+                await loop.connect_accepted_socket(make, conn)
+            except OSError:
+                conn.close()
+                COUNTS.reached += 1  # it will never reach the application: not pending any more
+
+        adopting: set[asyncio.Task[None]] = set()
+
+        def adopt_batch(batch: list[tuple[socket.socket, float]]) -> None:
+            for conn, accepted_at in batch:
+                task = loop.create_task(adopt(conn, accepted_at))
+                adopting.add(task)
+                task.add_done_callback(adopting.discard)
+
+        def hand_over(batch: list[tuple[socket.socket, float]]) -> None:
+            loop.call_soon_threadsafe(adopt_batch, batch)
+
+        def policy() -> Any:
+            return getattr(getattr(self._app, "state", None), "admission", None)
+
+        # The door thread needs the interpreter lock for a moment per connection; a busy event loop hands
+        # it over after this long (the default is 5 ms).
+        sys.setswitchinterval(0.001)
+        self._door = Door(listen, hand_over, policy)
+        self._door.start()
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._door is not None and not self._door.running and not self.should_exit:
+            # A worker that no longer accepts must not look alive: exit, and the master starts another.
+            log.error("the accepting thread stopped; exiting so that a new worker takes over")
+            self.should_exit = True
+        return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         _mark_not_ready()
         lifecycle.begin_drain()
+        _protocol_drain()
+        if self._door is not None:
+            await asyncio.to_thread(self._door.stop)
         await super().shutdown(sockets)
+
+
+def _protocol_drain() -> None:
+    try:
+        from starling.serving.protocol import begin_drain
+    except ImportError:
+        return
+    begin_drain()
 
 
 def _mark_not_ready() -> None:
@@ -95,8 +167,10 @@ def main() -> None:
     settings = get_settings()
     serving = ServingSettings()
     listen = socket.socket(fileno=int(os.environ[LISTEN_FD_ENV]))
-    sockets = [listen]
     private_path = os.environ.get(WORKER_SOCKET_ENV)
+    # The door needs uvicorn to serve at least one socket of its own (the private one).
+    door = serving.accept_thread and bool(private_path) and _http_protocol() != "auto"
+    sockets = [] if door else [listen]
     if private_path:
         sockets.append(_private_socket(private_path))
 
@@ -110,8 +184,9 @@ def main() -> None:
         http=_http_protocol(),
         lifespan="on",
         backlog=serving.backlog,
+        ws_per_message_deflate=settings.streaming_ws_compression,
     )
-    server = WorkerServer(config, app, os.environ.get(JOBS_WAKE_ENV) or None)
+    server = WorkerServer(config, app, os.environ.get(JOBS_WAKE_ENV) or None, listen if door else None)
     try:
         server.run(sockets=sockets)
     finally:

@@ -13,9 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from starling import __version__
 from starling.bootstrap import Container, build_container
 from starling.config import Settings, get_settings
+from starling.services.media.setup import media_setup
 from starling.web.errors import install_error_handlers
 from starling.web.health import router as health_router
 from starling.web.health import set_draining
+from starling.web.mastodon import urls
+from starling.web.mastodon.streaming import StreamingMiddleware, start_streaming, stop_streaming
 from starling.web.middleware import install_middleware
 from starling.web.middleware.activity import ActivityMiddleware
 from starling.web.middleware.logs import configure_logging
@@ -38,11 +41,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.state.container = c
         if own and settings.run_jobs_in_server:
             c.runner.start()
+        if own:
+            await start_streaming(c)
         try:
             yield
         finally:
             if own:
                 set_draining()
+                await stop_streaming(c)
                 await c.close()
 
     app = FastAPI(
@@ -56,7 +62,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     if container is not None:
         app.state.container = container
+    urls.set_media_base_url(settings.media_base_url)
+    media_setup(settings)  # the storage this process's jobs use
     install_error_handlers(app)
+    # Innermost: long-lived streams skip the routing layers, so an idle one holds as little as it can.
+    app.add_middleware(StreamingMiddleware)
     app.add_middleware(ReadOnlyMiddleware)
     app.add_middleware(ActivityMiddleware)
     install_middleware(app, settings)

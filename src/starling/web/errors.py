@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -22,6 +25,44 @@ _MESSAGES = {
     405: "Method not allowed",
     413: "The request is too large",
 }
+
+DATABASE_UNAVAILABLE = "The database is unavailable, try again shortly"
+# While the database is down every request fails the same way: log one line per interval, not a
+# traceback per request (a few seconds of outage would otherwise write thousands of them).
+_DB_LOG_INTERVAL = 1.0
+_db_log = {"last": 0.0, "suppressed": 0}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database could not be reached (not that a query was wrong).
+
+    Such a request changed nothing durable and may simply be sent again, so it gets 503 with
+    ``Retry-After`` rather than 500. SQLite's "database is locked" past the busy timeout is an
+    ``OperationalError`` too, and the same answer fits it.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    # PostgreSQL refusing connections while it shuts down or starts ("cannot connect now", 57P0x) or a
+    # broken connection (class 08), which some drivers report as a plain DBAPIError.
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    return sqlstate.startswith(("08", "57P0")) or sqlstate == "53300"
+
+
+def _log_database_unavailable(request: Request, exc: BaseException) -> None:
+    now = time.monotonic()
+    if now - _db_log["last"] < _DB_LOG_INTERVAL:
+        _db_log["suppressed"] += 1
+        return
+    suppressed, _db_log["suppressed"], _db_log["last"] = _db_log["suppressed"], 0, now
+    log.error(
+        "database unavailable on %s %s: %s: %s (%d more such requests answered 503 since the last report)",
+        request.method, request.url.path, type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "",
+        suppressed,
+    )
 
 
 def error_response(
@@ -65,6 +106,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _gone(_request: Request, _exc: ClientDisconnect) -> Response:
         # The client left while its body was being read: nobody is there to answer, nothing was written.
         return error_response(400, "The client closed the connection")
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(ConnectionError)
+    async def _database(request: Request, exc: Exception) -> Response:
+        # Registered for these classes (not only as "Exception") so the answer is a handled error:
+        # the connection stays usable for the client's next request.
+        if not database_unavailable(exc):
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return error_response(500, "An unexpected error occurred")
+        _log_database_unavailable(request, exc)
+        response = error_response(503, DATABASE_UNAVAILABLE)
+        response.headers["Retry-After"] = "1"
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from starling.web import html
+from starling.web import html, media_files
 from starling.web.mastodon import (
     accounts,
     announcements,
@@ -12,6 +12,7 @@ from starling.web.mastodon import (
     follows,
     instance,
     lists,
+    media,
     not_yet,
     notifications,
     oauth,
@@ -39,6 +40,8 @@ ROUTERS: list[APIRouter] = [
     announcements.router,
     lists.router,
     tags.router,
+    media.router,
+    media_files.router,
     # Last: answers every other /api/ path with a Mastodon-style error.
     not_yet.router,
 ]

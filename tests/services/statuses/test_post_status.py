@@ -32,13 +32,25 @@ async def _load(session: AsyncSession, actor_id: str) -> tuple[Account, User]:
 
 async def test_post_queues_fan_out_and_mentions(container: Container, make_actor: MakeActor) -> None:
     alice = await make_actor("alice")
+    await make_actor("bob")
     async with unit_of_work(container.sessions) as session:
         account, user = await _load(session, alice.id)
-        status = await post_status(session, account, user, NewStatus(text="hi"), _rules(container))
+        status = await post_status(session, account, user, NewStatus(text="hi @bob"), _rules(container))
         jobs = (await session.execute(select(Job.kind, Job.payload))).all()
     assert sorted(jobs, key=lambda j: j[0]) == [
         ("fan_out_status", {"status_id": status.id}),
         ("notify_mentions", {"status_id": status.id}),
+    ]
+
+
+async def test_post_without_mentions_queues_no_mention_job(container: Container, make_actor: MakeActor) -> None:
+    alice = await make_actor("alice")
+    async with unit_of_work(container.sessions) as session:
+        account, user = await _load(session, alice.id)
+        status = await post_status(session, account, user, NewStatus(text="hi @nobody"), _rules(container))
+        jobs = (await session.execute(select(Job.kind, Job.payload))).all()
+    assert [tuple(j) for j in jobs if j[0] != "prune_stream_events"] == [
+        ("fan_out_status", {"status_id": status.id}),
     ]
 
 
@@ -146,3 +158,17 @@ async def test_limit_follows_settings(container: Container, make_actor: MakeActo
         with pytest.raises(Unprocessable, match="limit of 10"):
             await post_status(session, account, user, NewStatus(text="x" * 5, spoiler_text="y" * 6), small)
 
+
+
+async def test_post_counts_and_stamps_the_author_in_one_update(container: Container, make_actor: MakeActor) -> None:
+    alice = await make_actor("alice")
+    async with unit_of_work(container.sessions) as session:
+        account, user = await _load(session, alice.id)
+        status = await post_status(session, account, user, NewStatus(text="hi"), _rules(container))
+        assert account.statuses_count == 1 and account.last_status_at == status.created_at
+    async with unit_of_work(container.sessions, write=False) as session:
+        stored = await session.get(Account, int(alice.id))
+        assert stored is not None
+        assert stored.statuses_count == 1
+        assert stored.last_status_at is not None
+        assert abs((stored.last_status_at - status.created_at).total_seconds()) < 1e-3

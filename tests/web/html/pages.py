@@ -110,3 +110,38 @@ async def authorize_through_pages(
     assert r.status_code == 200, r.text
     assert "Authorize" in r.text
     return await consent(client, r.text)
+
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class WebUser:
+    """One browser (its own cookie jar) signed in as ``username``, posting forms as a person would."""
+
+    client: httpx.AsyncClient
+    username: str
+
+    async def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return await self.client.get(path, **kwargs)  # type: ignore[arg-type]
+
+    async def submit(self, path: str, action: str, button: tuple[str, str] | None = None,
+                     **values: str) -> httpx.Response:
+        """Open ``path``, fill the form posting to ``action`` with ``values`` and send it."""
+        page = await self.client.get(path)
+        assert page.status_code == 200, page.text
+        form = form_posting_to(page.text, action)
+        data = dict(form.fields)
+        data.update(values)
+        if button is not None:
+            assert button in form.buttons, (button, form.buttons)
+            data[button[0]] = button[1]
+        return await self.client.post(action, data=data)
+
+    async def csrf(self) -> str:
+        page = await self.client.get("/about")
+        return form_posting_to(page.text, "/auth/sign_out").fields["csrf_token"]
+
+
+def forms_posting_to(html: str, action: str) -> list[Form]:
+    return [f for f in parse_forms(html) if f.action == action]

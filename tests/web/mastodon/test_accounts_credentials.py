@@ -250,12 +250,12 @@ async def test_update_credentials_validation(
     assert again["display_name"] == "" and again["fields"] == []
 
 
-async def test_avatar_upload_is_not_available_yet(client: httpx.AsyncClient, make_actor: MakeActor) -> None:
+async def test_avatar_that_is_not_an_image_is_refused(client: httpx.AsyncClient, make_actor: MakeActor) -> None:
     alice = await make_actor("alice")
     r = await client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
                            files={"avatar": ("a.png", b"\x89PNG fake", "image/png")})
     assert r.status_code == 422
-    assert r.json()["error"] == "Media uploads are not available yet"
+    assert r.json()["error"] == "Validation failed: File content type is not supported"
     r = await client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
                            files={"display_name": (None, "No avatar")})
     assert r.status_code == 200

@@ -9,7 +9,7 @@ import pytest
     [
         ("GET", "/api/v1/conversations"),
         ("POST", "/api/v1/reports"),
-        ("PUT", "/api/v1/media/1"),
+        ("PUT", "/api/v1/filters/1"),
         ("DELETE", "/api/v1/filters/1"),
         ("PATCH", "/api/v1/profile"),
         ("GET", "/api/v2/filters/"),

@@ -194,3 +194,21 @@ async def test_the_application_limits_by_account_with_a_real_token(
     r = await remote_client.get("/api/v1/instance")
     assert r.status_code == 200
     assert r.headers["x-ratelimit-remaining"] == "2"
+
+
+async def test_web_form_posts_spend_a_budget_per_browser_session() -> None:
+    from starling.web.html.session import COOKIE_NAME
+
+    app, mw, _clock = limited(2)
+    alice = {"cookie": f"{COOKIE_NAME}=alice-signed-value; other=1"}
+    bob = {"cookie": f"{COOKIE_NAME}=bob-signed-value"}
+    statuses = [(await call(mw, http_scope("/statuses", "POST", headers=alice))).status for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    # Another session behind the same address still has its own budget.
+    assert (await call(mw, http_scope("/statuses", "POST", headers=bob))).status == 200
+    # Without a session, posts count per address.
+    anonymous = [(await call(mw, http_scope("/statuses", "POST", client="198.51.100.9"))).status for _ in range(3)]
+    assert anonymous == [200, 200, 429]
+    # Reading pages is not limited here (admission protects reads).
+    assert (await call(mw, http_scope("/@alice", headers=alice))).status == 200
+    assert len(app.started) == 6

@@ -13,6 +13,9 @@ from starling.models import Account, User
 from starling.models.base import utcnow
 from starling.services.accounts.profile_html import mention_resolver, render_field_value
 from starling.services.accounts.verify_credentials import Credentials, verify_credentials
+from starling.services.media.profile_images import set_profile_image
+from starling.services.media.setup import MediaSetup
+from starling.services.media.source import UploadSource
 
 MAX_DISPLAY_NAME = 30
 MAX_NOTE = 500
@@ -37,6 +40,9 @@ class ProfileChanges:
     privacy: str | None = None
     sensitive: bool | None = None
     language: str | None = None
+    # New pictures (docs/MEDIA.md); they need ``media`` passed to ``update_credentials``.
+    avatar: UploadSource | None = None
+    header: UploadSource | None = None
 
 
 def _check(changes: ProfileChanges) -> list[str]:
@@ -60,11 +66,17 @@ def _check(changes: ProfileChanges) -> list[str]:
 
 
 async def update_credentials(
-    session: AsyncSession, account: Account, user: User, changes: ProfileChanges, *, base_url: str, local_domain: str
+    session: AsyncSession, account: Account, user: User, changes: ProfileChanges, *, base_url: str, local_domain: str,
+    media: MediaSetup | None = None,
 ) -> Credentials:
     problems = _check(changes)
     if problems:
         raise Unprocessable("Validation failed: " + ", ".join(problems))
+    for which, picture in (("avatar", changes.avatar), ("header", changes.header)):
+        if picture is not None:
+            if media is None:
+                raise Unprocessable("Media uploads are not available", field=which)
+            await set_profile_image(session, media, account, "avatar" if which == "avatar" else "header", picture)
     fields = None
     if changes.fields is not None:
         fields = [(n.strip(), v.strip()) for n, v in changes.fields]

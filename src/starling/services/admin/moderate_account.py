@@ -9,6 +9,7 @@ from starling.domain.errors import NotFound, Unprocessable
 from starling.models import AccessToken, Account
 from starling.models.base import utcnow
 from starling.repositories.accounts import find_by_acct, user_for_account
+from starling.streaming.emit import account_suspended
 
 
 async def _find(session: AsyncSession, acct: str, local_domain: str) -> Account:
@@ -50,6 +51,7 @@ async def suspend_account(session: AsyncSession, acct: str, local_domain: str) -
             .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+    account_suspended(session, account.id)
     return account
 
 

@@ -16,6 +16,7 @@ from starling.services.follows.graph_edits import (
     unmerge_from_home,
     withdraw_request,
 )
+from starling.streaming.emit import graph_changed
 
 
 async def block_account(session: AsyncSession, account: Account, target_id: int) -> Account:
@@ -32,4 +33,5 @@ async def block_account(session: AsyncSession, account: Account, target_id: int)
     await delete_notifications_between(session, account.id, target.id)
     unmerge_from_home(session, account.id, target.id)
     unmerge_from_home(session, target.id, account.id)
+    graph_changed(session, account.id, target.id)
     return target

@@ -18,6 +18,7 @@ from starling.repositories.graph import (
     get_follow,
     get_follow_request,
 )
+from starling.streaming.emit import graph_changed
 
 
 async def load_target(session: AsyncSession, account_id: int) -> Account:
@@ -59,6 +60,7 @@ async def establish_follow(
         return None
     await adjust_follow_counters(session, follower_id, target_id, +1)
     merge_into_home(session, follower_id, target_id)
+    graph_changed(session, follower_id, target_id)
     return follow
 
 
@@ -68,6 +70,7 @@ async def end_follow(session: AsyncSession, follower_id: int, target_id: int, *,
     if follow is None or not await delete_follow(session, follow):
         return False
     await adjust_follow_counters(session, follower_id, target_id, -1)
+    graph_changed(session, follower_id, target_id)
     if unmerge:
         unmerge_from_home(session, follower_id, target_id)
     return True

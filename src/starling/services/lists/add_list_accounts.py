@@ -12,6 +12,7 @@ from starling.models.base import utcnow
 from starling.repositories import lists
 from starling.repositories.graph import existing_account_ids
 from starling.services.lists.own_list import load_own_list
+from starling.streaming.emit import graph_changed
 
 # Mastodon takes any number; a bound keeps one request from holding the write lock for long.
 MAX_ACCOUNTS = 1000
@@ -43,6 +44,7 @@ async def add_list_accounts(session: AsyncSession, owner: Account, list_id: int,
     except IntegrityError:
         # A concurrent request added one of them (or ended a follow) first; the request rolls back.
         raise _taken() from None
+    graph_changed(session, owner.id)
 
 
 def _taken() -> Unprocessable:

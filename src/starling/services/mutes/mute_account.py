@@ -14,6 +14,7 @@ from starling.models import Account, Mute
 from starling.models.base import utcnow
 from starling.repositories.graph import get_mute_row
 from starling.services.follows.graph_edits import insert_once, load_target, unmerge_from_home
+from starling.streaming.emit import graph_changed
 
 
 async def mute_account(
@@ -47,6 +48,7 @@ async def mute_account(
     await session.flush()
 
     unmerge_from_home(session, account.id, target.id)
+    graph_changed(session, account.id)
     if expires_at is not None:
         enqueue(session, "expire_mute", {"mute_id": mute.id}, run_at=expires_at)
     return target

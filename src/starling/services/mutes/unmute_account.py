@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starling.models import Account, Mute
 from starling.repositories.relationships import is_following
 from starling.services.follows.graph_edits import load_target, merge_into_home
+from starling.streaming.emit import graph_changed
 
 
 async def unmute_account(session: AsyncSession, account: Account, target_id: int) -> Account:
@@ -19,4 +20,5 @@ async def unmute_account(session: AsyncSession, account: Account, target_id: int
     )
     if getattr(result, "rowcount", 0) and await is_following(session, account.id, target.id):
         merge_into_home(session, account.id, target.id)
+    graph_changed(session, account.id)
     return target

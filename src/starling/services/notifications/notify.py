@@ -9,6 +9,7 @@ from starling.domain.ids import new_id
 from starling.models import Account, Notification
 from starling.models.base import utcnow
 from starling.repositories.relationships import blocked_either_way, mute_of
+from starling.streaming.emit import stream_notification
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update",
          "admin.sign_up", "admin.report")
@@ -58,4 +59,5 @@ async def notify(
     )
     session.add(notification)
     await session.flush()
+    stream_notification(session, notification)
     return notification

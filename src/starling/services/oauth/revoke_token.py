@@ -8,6 +8,7 @@ from starling.models.base import utcnow
 from starling.repositories.oauth import find_token
 from starling.services.oauth.clients import authenticate_client
 from starling.services.oauth.errors import OAuthError, invalid_request
+from starling.streaming.emit import token_revoked
 
 
 async def revoke_token(
@@ -23,3 +24,4 @@ async def revoke_token(
         raise OAuthError("unauthorized_client", "You are not authorized to revoke this token", status_code=403)
     token.revoked_at = utcnow()
     await session.flush()
+    token_revoked(session, token.id)

@@ -12,7 +12,9 @@ from starling.jobs.queue import enqueue
 from starling.models import Account, Status
 from starling.repositories import status_queries as q
 from starling.repositories.statuses import StatusBundle, get_status, load_bundle
+from starling.services.media.cleanup import release_status_media
 from starling.services.statuses.lookup import own_status
+from starling.streaming.emit import stream_reblog_deleted, stream_status
 
 
 @dataclass
@@ -37,8 +39,11 @@ async def delete_status(
     lost: Counter[int] = Counter(account_id for _, account_id in reblogs)
     if status.visibility != "direct":
         lost[account.id] += 1
-    if delete_media:
-        await q.delete_media_of(session, status.id)
+    for reblog_id, reblogger_id in reblogs:
+        stream_reblog_deleted(session, reblog_id, reblogger_id, status)
+    await stream_status(session, "delete", status)
+    if status.has_media:
+        await release_status_media(session, status.id, delete=delete_media)
     await q.delete_statuses(session, [rid for rid, _ in reblogs])
     await q.delete_statuses(session, [status.id])
     await q.subtract_statuses_count(session, dict(lost))

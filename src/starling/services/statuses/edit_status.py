@@ -16,6 +16,7 @@ from starling.models.base import utcnow
 from starling.repositories import status_queries as q
 from starling.services.statuses.compose import StatusRules, attach, check_length, compose, pick_media
 from starling.services.statuses.lookup import own_status
+from starling.streaming.emit import stream_status
 
 
 @dataclass
@@ -75,4 +76,5 @@ async def edit_status(
     await session.flush()
     enqueue(session, "notify_status_update", {"status_id": status.id})
     enqueue(session, "notify_mentions", {"status_id": status.id})
+    await stream_status(session, "status.update", status)
     return status

@@ -19,6 +19,7 @@ from starling.repositories import status_queries as q
 from starling.repositories.statuses import get_status
 from starling.repositories.visibility import can_see
 from starling.services.statuses.compose import StatusRules, attach, check_length, compose, pick_media
+from starling.streaming.emit import stream_status
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 
@@ -135,11 +136,12 @@ async def post_status(
     for tag in composed.tags:
         session.add(StatusTag(status_id=status.id, tag_id=tag.id))
     if visibility != "direct":
-        await q.add_to_counter(session, Account, account.id, "statuses_count", 1)
-        account.last_status_at = now
+        await q.add_to_counter(session, Account, account.id, "statuses_count", 1, also={"last_status_at": now})
     if parent is not None and visibility in OPEN:
         await q.add_to_counter(session, Status, parent.id, "replies_count", 1)
     await session.flush()
     enqueue(session, "fan_out_status", {"status_id": status.id})
-    enqueue(session, "notify_mentions", {"status_id": status.id})
+    if composed.mentioned:  # nothing to tell otherwise: a third fewer jobs per post
+        enqueue(session, "notify_mentions", {"status_id": status.id})
+    await stream_status(session, "update", status)
     return status

@@ -13,6 +13,7 @@ from starling.models.base import utcnow
 from starling.repositories import status_queries as q
 from starling.repositories.statuses import get_status
 from starling.services.statuses.lookup import visible_original
+from starling.streaming.emit import stream_reblog_deleted, stream_status
 
 REBLOG_VISIBILITIES = ("public", "unlisted", "private")
 
@@ -54,6 +55,7 @@ async def reblog_status(
     account.last_status_at = now
     enqueue(session, "fan_out_status", {"status_id": reblog.id})
     enqueue(session, "notify_reblog", {"status_id": reblog.id})
+    await stream_status(session, "update", reblog)
     return reblog
 
 
@@ -70,6 +72,7 @@ async def unreblog_status(session: AsyncSession, account: Account, status_id: in
     reblog = await q.reblog_by(session, account.id, original.id)
     if reblog is None:
         return await visible_original(session, status_id, account.id)
+    stream_reblog_deleted(session, reblog.id, account.id, original)
     await q.delete_statuses(session, [reblog.id])
     await q.add_to_counter(session, Status, original.id, "reblogs_count", -1)
     await q.add_to_counter(session, Account, account.id, "statuses_count", -1)

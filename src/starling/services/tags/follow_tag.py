@@ -8,6 +8,7 @@ from starling.models import Account
 from starling.repositories import tags as repo
 from starling.services.tags.show_tag import tag_name_or_404
 from starling.services.tags.views import TagView, describe_tag, unused_tag_view
+from starling.streaming.emit import graph_changed
 
 
 async def follow_tag(session: AsyncSession, account: Account, raw_name: str) -> TagView:
@@ -15,6 +16,7 @@ async def follow_tag(session: AsyncSession, account: Account, raw_name: str) -> 
     name = tag_name_or_404(raw_name)
     tag = await repo.find_or_create_tag(session, name.lower, name.name)
     await repo.follow_tag(session, account.id, tag.id)
+    graph_changed(session, account.id)
     return await describe_tag(session, account, tag)
 
 
@@ -25,4 +27,5 @@ async def unfollow_tag(session: AsyncSession, account: Account, raw_name: str) -
     if tag is None:
         return unused_tag_view(name.name, name.lower, account)
     await repo.unfollow_tag(session, account.id, tag.id)
+    graph_changed(session, account.id)
     return await describe_tag(session, account, tag)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,6 +26,27 @@ async def read_form(request: Request) -> dict[str, str] | None:
         if isinstance(value, str) and key not in out:
             out[key] = value[:MAX_FIELD]
     return out
+
+
+async def read_form_and_files(
+    request: Request, max_files: int
+) -> tuple[dict[str, str], dict[str, UploadFile]] | None:
+    """Like :func:`read_form`, also keeping up to ``max_files`` non-empty files (spooled to disk)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return None
+    try:
+        form = await request.form(max_files=max_files, max_fields=100)
+    except Exception:
+        return None
+    fields: dict[str, str] = {}
+    files: dict[str, UploadFile] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key, value[:MAX_FIELD])
+        elif (value.filename or value.size) and key not in files:
+            files[key] = value
+    return fields, files
 
 
 def safe_next(value: object, default: str = "/") -> str:

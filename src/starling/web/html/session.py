@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -149,6 +150,7 @@ class Page:
     account: Account | None = None
     changed: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
+    uploads: dict[str, UploadFile] = field(default_factory=dict)  # files of the posted form
 
     @property
     def settings(self) -> Settings:
@@ -222,3 +224,17 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
             else:
                 page.user, page.account = found
         yield page
+
+
+async def cookie_account(request: Request) -> Account | None:
+    """Who the session cookie signs in, checked like every page does, with a database session that is
+    closed again at once (for long-lived responses that must not hold a connection)."""
+    container = get_container(request)
+    signer = Signer(await server_secret(container))
+    web = decode_session(signer, request.cookies.get(COOKIE_NAME))
+    if web is None or web.user_id is None:
+        return None
+    async with open_session(container, write=False) as session:
+        page = Page(request=request, container=container, session=session, signer=signer, web=web)
+        found = await _signed_in(page)
+    return found[1] if found is not None else None

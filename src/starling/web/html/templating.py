@@ -34,12 +34,27 @@ PAGE_HEADERS = {
 }
 
 
+# Every other page: its own script and styles only, nothing from elsewhere; forms post only here.
+APP_HEADERS = {
+    "Cache-Control": "private, no-cache",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
 async def instance_title(page: Page) -> str:
     stored = await get_setting(page.session, TITLE)
     return stored if isinstance(stored, str) and stored else page.settings.instance_title
 
 
-async def render(page: Page, template: str, *, status_code: int = 200, **context: Any) -> Response:
+async def render(
+    page: Page, template: str, *, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> Response:
     values: dict[str, Any] = {
         "instance_title": await instance_title(page),
         "csrf_field": CSRF_FIELD,
@@ -49,7 +64,7 @@ async def render(page: Page, template: str, *, status_code: int = 200, **context
     }
     values.update(context)
     html = _env.get_template(template).render(values)
-    return page.finish(HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS))
+    return page.finish(HTMLResponse(html, status_code=status_code, headers=headers or PAGE_HEADERS))
 
 
 def redirect(page: Page, url: str, *, status_code: int = 303) -> Response:

@@ -14,6 +14,8 @@ from starling.services.accounts.show_accounts import lookup_account, show_accoun
 from starling.services.accounts.sign_up import SignUp, sign_up_through_app
 from starling.services.accounts.update_credentials import ProfileChanges, update_credentials
 from starling.services.accounts.verify_credentials import Credentials, verify_credentials
+from starling.services.media.setup import media_setup
+from starling.services.media.source import UploadSource
 from starling.web.deps import Ctx, auth, public
 from starling.web.mastodon.oauth import token_json
 from starling.web.mastodon.present import account_json, accounts_json, base_url, path_id
@@ -56,11 +58,16 @@ async def verify_account_credentials(ctx: Ctx = Depends(auth(("read:accounts", "
     return json_response(credential_json(ctx, creds))
 
 
-def _no_upload(params: Params, key: str) -> None:
+def _picture(params: Params, key: str) -> UploadSource | None:
+    """A new avatar or header; an empty field (a form's file input left blank) changes nothing."""
     value = params.raw(key)
-    given = (isinstance(value, UploadFile) and bool(value.filename)) or (isinstance(value, str) and value != "")
-    if given:
-        raise Unprocessable("Media uploads are not available yet")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, UploadFile):
+        raise Unprocessable(f"Validation failed: {key} must be a file", field=key)
+    if not value.filename and not value.size:
+        return None
+    return UploadSource(stream=value.file, filename=value.filename or "", content_type=value.content_type)
 
 
 def _fields(params: Params) -> list[tuple[str, str]] | None:
@@ -78,8 +85,6 @@ def _fields(params: Params) -> list[tuple[str, str]] | None:
 
 
 def profile_changes(params: Params) -> ProfileChanges:
-    _no_upload(params, "avatar")
-    _no_upload(params, "header")
     source = params.get_sub("source")
     params.get_bool("hide_collections")  # accepted and checked; not stored yet
     return ProfileChanges(
@@ -93,6 +98,8 @@ def profile_changes(params: Params) -> ProfileChanges:
         privacy=source.get_str("privacy"),
         sensitive=source.get_bool("sensitive"),
         language=source.get_str("language"),
+        avatar=_picture(params, "avatar"),
+        header=_picture(params, "header"),
     )
 
 
@@ -101,7 +108,8 @@ async def update_account_credentials(request: Request, ctx: Ctx = Depends(auth("
     changes = profile_changes(await read_params(request))
     settings = ctx.container.settings
     creds = await update_credentials(
-        ctx.session, ctx.account, ctx.user, changes, base_url=settings.base_url, local_domain=settings.server_name
+        ctx.session, ctx.account, ctx.user, changes, base_url=settings.base_url, local_domain=settings.server_name,
+        media=media_setup(settings),
     )
     await ctx.commit()
     return json_response(credential_json(ctx, creds))

@@ -10,6 +10,7 @@ from starling.domain.text import render_html
 from starling.models import Rule
 from starling.models.base import utcnow
 from starling.services.instance.describe_instance import InstanceInfo
+from starling.services.media.sniff import SUPPORTED_MIME_TYPES
 from starling.web.mastodon.render import iso
 
 JSON = dict[str, Any]
@@ -20,12 +21,6 @@ LANGUAGES = ["en"]
 
 MAX_FEATURED_TAGS = 10
 MAX_PINNED_STATUSES = 5
-SUPPORTED_MIME_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
-IMAGE_SIZE_LIMIT = 16 * 1024 * 1024
-IMAGE_MATRIX_LIMIT = 7680 * 4320
-VIDEO_SIZE_LIMIT = 99 * 1024 * 1024
-VIDEO_MATRIX_LIMIT = 3840 * 2160
-VIDEO_FRAME_RATE_LIMIT = 120
 DESCRIPTION_LIMIT = 1_500
 POLLS = {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746}
 
@@ -46,14 +41,15 @@ def _statuses(settings: Settings) -> JSON:
     }
 
 
-def _media(*, with_description: bool) -> JSON:
+def _media(settings: Settings, *, with_description: bool) -> JSON:
+    """The media limits the pipeline enforces (docs/MEDIA.md), from the settings."""
     media: JSON = {
         "supported_mime_types": list(SUPPORTED_MIME_TYPES),
-        "image_size_limit": IMAGE_SIZE_LIMIT,
-        "image_matrix_limit": IMAGE_MATRIX_LIMIT,
-        "video_size_limit": VIDEO_SIZE_LIMIT,
-        "video_frame_rate_limit": VIDEO_FRAME_RATE_LIMIT,
-        "video_matrix_limit": VIDEO_MATRIX_LIMIT,
+        "image_size_limit": settings.media_image_size_limit,
+        "image_matrix_limit": settings.media_image_max_pixels,
+        "video_size_limit": settings.media_video_size_limit,
+        "video_frame_rate_limit": settings.media_video_max_frame_rate,
+        "video_matrix_limit": settings.media_video_max_pixels,
     }
     if with_description:
         media["description_limit"] = DESCRIPTION_LIMIT
@@ -89,7 +85,7 @@ def to_mastodon_instance(info: InstanceInfo, settings: Settings, contact_account
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": MAX_FEATURED_TAGS, "max_pinned_statuses": MAX_PINNED_STATUSES},
             "statuses": _statuses(settings),
-            "media_attachments": _media(with_description=True),
+            "media_attachments": _media(settings, with_description=True),
             "polls": dict(POLLS),
             "translation": {"enabled": False},
             "limited_federation": False,
@@ -131,7 +127,7 @@ def to_mastodon_v1_instance(info: InstanceInfo, settings: Settings, contact_acco
         "configuration": {
             "accounts": {"max_featured_tags": MAX_FEATURED_TAGS},
             "statuses": _statuses(settings),
-            "media_attachments": _media(with_description=False),
+            "media_attachments": _media(settings, with_description=False),
             "polls": dict(POLLS),
         },
         "contact_account": contact_account,

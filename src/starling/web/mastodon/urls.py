@@ -35,8 +35,20 @@ def tag_url(base: str, name: str) -> str:
     return f"{base}/tags/{name.lower()}"
 
 
+# Where stored media are served from when it is not the server itself (a CDN, a media domain);
+# set from ``Settings.media_base_url`` when the app is made.
+_media_base_url: str | None = None
+
+
+def set_media_base_url(url: str | None) -> None:
+    global _media_base_url
+    _media_base_url = url.rstrip("/") if url else None
+
+
 def media_file_url(base: str, path: str | None) -> str | None:
-    return f"{base}/system/media/{path}" if path else None
+    if not path:
+        return None
+    return f"{_media_base_url or base + '/system/media'}/{path}"
 
 
 def avatar_url(base: str, account: Account) -> str:

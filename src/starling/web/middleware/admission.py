@@ -2,10 +2,18 @@
 
 At most ``capacity`` requests run at once. Others wait in the queue of their priority (see
 :mod:`starling.web.middleware.classify`); a freed slot goes to the oldest waiter of the most urgent
-priority. A request is shed at once, with 503 and ``Retry-After``, when its queue is full or when the
-expected wait (waiters ahead times the recent time a request holds a slot, over the capacity) is longer
-than its priority's deadline; a waiter still queued when its deadline passes is shed then. A shed
+priority. A request is shed at once, with 503 and ``Retry-After``, when its queue is full, when it arrived longer
+than its priority's deadline ago ("late"), or (priorities 1 and 2) when the expected wait (waiters ahead
+times the recent time a request holds a slot, over the capacity) is longer than what is left of its
+deadline; a waiter still queued when its deadline passes is shed then. A shed
 anonymous read is answered from the stale cache when a recent copy exists.
+
+Time counts from the moment the request arrived, not from the moment it reached this layer: the worker's
+HTTP protocol stamps each request (``ARRIVED_KEY`` in the scope; for the first request of a connection,
+the time the connection was accepted), so a request that already spent its budget waiting for a busy
+event loop is not queued on top of that. The worker's accepting thread (:mod:`starling.serving.door`)
+asks :meth:`AdmissionController.door_verdict` before the request ever reaches the event loop, and refuses
+there what this layer would refuse anyway, in microseconds, even while the event loop is busy.
 
 Health and metrics endpoints bypass admission; a streaming connection holds a slot only until its
 handshake is answered.
@@ -34,6 +42,12 @@ from starling.web.middleware.context import request_info
 from starling.web.middleware.stale_cache import StaleCache
 
 BUSY_MESSAGE = "The server is busy, try again shortly"
+# Scope key: time.monotonic() when the request arrived (set by the worker's HTTP protocol).
+ARRIVED_KEY = "starling.arrived"
+# The door refuses a request of priority 1 or 2 when its expected wait passes this share of its deadline.
+DOOR_MARGIN = 0.3
+# Seconds over which arrivals are counted for the arrival rates.
+RATE_WINDOW = 1.0
 _BUSY_BODY = orjson.dumps({"error": BUSY_MESSAGE})
 # WebSocket close code 1013: "try again later".
 _WS_TRY_AGAIN = 1013
@@ -46,8 +60,20 @@ class Decision:
     waited: float = 0.0
 
 
+def stale_key(method: str, path: str, query: str, priority: int) -> str | None:
+    """The stale-cache key of a request, or None when its answer may not be shared (see stale_cache.py)."""
+    if priority != LAST or method != "GET":
+        return None
+    return f"{path}?{query}"
+
+
 class AdmissionController:
-    """The slots and queues of one process; every method runs on the event loop's thread."""
+    """The slots and queues of one process.
+
+    Every method runs on the event loop's thread except :meth:`door_verdict` and :meth:`retry_after`,
+    which the accepting thread calls: they only read counters (one consistent-enough snapshot under the
+    GIL; a verdict a moment out of date costs one request a slightly wrong answer, never a slot).
+    """
 
     def __init__(
         self,
@@ -69,15 +95,83 @@ class AdmissionController:
         self.clock = clock
         self.in_flight = 0
         self.queues: list[deque[asyncio.Future[None]]] = [deque() for _ in PRIORITIES]
+        # Set by AdmissionMiddleware, so that the accepting thread can answer from it too.
+        self.stale_cache: StaleCache | None = None
+        # The longest time requests recently took from arriving to reaching this layer, and when that was
+        # last measured: the part of a new request's wait that the queues do not show.
+        self.entry_delay = 0.0
+        self.entry_seen_at = 0.0
+        # Arrivals per second by priority over the last window: more urgent arrivals overtake a waiter.
+        self.arrival_rates = [0.0, 0.0, 0.0]
+        self._arrivals = [0, 0, 0]
+        self._rate_since = clock()
 
     def queued(self, priority: int | None = None) -> int:
         if priority is not None:
             return len(self.queues[priority])
         return sum(len(q) for q in self.queues)
 
+    def _note_arrival(self, priority: int) -> None:
+        now = self.clock()
+        elapsed = now - self._rate_since
+        if elapsed >= RATE_WINDOW:
+            # A window ended: its counts become the rates (a window with nothing in it counts as zero).
+            self.arrival_rates = [n / elapsed for n in self._arrivals] if elapsed < 2 * RATE_WINDOW else [0.0] * 3
+            self._arrivals = [0, 0, 0]
+            self._rate_since = now
+        self._arrivals[priority] += 1
+
+    def drain_rate(self, priority: int) -> float:
+        """Requests per second that leave the queue of ``priority``: what the slots complete, less what more
+        urgent requests arriving meanwhile take (they overtake it), never below a tenth of it."""
+        total = self.capacity / max(self.service_time, 1e-6)
+        urgent = sum(self.arrival_rates[:priority])
+        return max(total - urgent, 0.1 * total)
+
     def expected_wait(self, priority: int) -> float:
         ahead = sum(len(q) for q in self.queues[: priority + 1])
-        return (ahead + 1) * self.service_time / self.capacity
+        return (ahead + 1) / self.drain_rate(priority)
+
+    def door_wait(self, priority: int, pending: int) -> float:
+        """Expected wait of a request of ``priority`` arriving now behind ``pending`` requests that are
+        already in the process but not yet at this layer (their priority unknown: counted as ahead)."""
+        ahead = sum(len(q) for q in self.queues[: priority + 1]) + pending
+        free = self.capacity - self.in_flight
+        if ahead < free:
+            return 0.0
+        return (ahead - free + 1) / self.drain_rate(priority)
+
+    def note_entry(self, delay: float) -> None:
+        """A request reached this layer ``delay`` seconds after it arrived."""
+        self.entry_delay = max(delay, self.current_entry_delay())
+        self.entry_seen_at = self.clock()
+
+    def current_entry_delay(self) -> float:
+        """The longest recent entry delay, less the time since it was measured.
+
+        A peak rather than an average, so the door errs on the side of refusing at once (cheap for the
+        client) over letting in a request that will be refused later (after a wait). It shrinks by the
+        time passed since it was seen: a delay nobody has measured for a while is assumed to have passed,
+        otherwise a door refusing everything would never learn that the event loop has caught up.
+        """
+        return max(0.0, self.entry_delay - (self.clock() - self.entry_seen_at))
+
+    def door_verdict(self, priority: int, pending: int) -> str:
+        """Why a request of ``priority`` arriving now would be shed ("" when it should come in)."""
+        if len(self.queues[priority]) >= self.queue_limits[priority]:
+            return "queue_full"
+        deadline = self.deadlines[priority]
+        if deadline <= 0 and self.in_flight >= self.capacity:
+            return "expected_wait"
+        # Refuse at the door already at a fraction of the deadline: what is let in still has to get through
+        # the event loop and a queue that varies, and refusing it later costs the client that wait.
+        limit = deadline if priority == PRIORITIES[0] else deadline * DOOR_MARGIN
+        wait = self.door_wait(priority, pending)
+        # With a slot free for it, it comes in however busy the event loop is (as inside: a free slot is
+        # always used); refusing would not make the loop any faster.
+        if wait > 0 and self.current_entry_delay() + wait > limit:
+            return "expected_wait"
+        return ""
 
     def retry_after(self) -> int:
         """Seconds a shed client should wait: about the time to drain what is queued now."""
@@ -87,22 +181,37 @@ class AdmissionController:
     def _gauge(self, priority: int) -> None:
         metrics.ADMISSION_QUEUED.labels(priority=str(priority)).set(len(self.queues[priority]))
 
-    async def acquire(self, priority: int) -> Decision:
+    def budget(self, priority: int, arrived: float | None) -> float:
+        """Seconds this request may still wait for a slot: its deadline less the time since it arrived."""
+        deadline = self.deadlines[priority]
+        if arrived is None:
+            return deadline
+        return deadline - max(0.0, self.clock() - arrived)
+
+    async def acquire(self, priority: int, arrived: float | None = None) -> Decision:
+        self._note_arrival(priority)
+        if arrived is not None:
+            self.note_entry(self.clock() - arrived)
         if self.in_flight < self.capacity and self.queued() == 0:
             self.in_flight += 1
             return Decision(True)
         queue = self.queues[priority]
         if len(queue) >= self.queue_limits[priority]:
             return Decision(False, "queue_full")
-        deadline = self.deadlines[priority]
-        if deadline <= 0 or self.expected_wait(priority) > deadline:
+        budget = self.budget(priority, arrived)
+        if budget <= 0 and self.deadlines[priority] > 0:
+            # It spent its time before it got here (in the accept queue, or behind a busy event loop).
+            return Decision(False, "late")
+        # Priority 0 (signing in, posting) is never refused on an estimate, only when its queue is full or
+        # its deadline has passed: refusing a post is worse than making it wait a little.
+        if budget <= 0 or (priority != PRIORITIES[0] and self.expected_wait(priority) > budget):
             return Decision(False, "expected_wait")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue.append(waiter)
         self._gauge(priority)
         start = self.clock()
         try:
-            await asyncio.wait({waiter}, timeout=deadline)
+            await asyncio.wait({waiter}, timeout=budget)
         except asyncio.CancelledError:
             self._abandon(priority, waiter)
             raise
@@ -150,6 +259,8 @@ class AdmissionMiddleware:
         self.controller = controller
         self.cache = cache
         self.enabled = enabled
+        if cache is not None and cache.enabled:
+            controller.stale_cache = cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.enabled or scope["type"] not in ("http", "websocket") or bypasses(scope["path"]):
@@ -158,7 +269,12 @@ class AdmissionMiddleware:
         info = request_info(scope)
         priority = classify(scope)
         info.priority = priority
-        decision = await self.controller.acquire(priority)
+        arrived = scope.get(ARRIVED_KEY)
+        if not isinstance(arrived, float):
+            arrived = None
+        else:
+            metrics.ADMISSION_ENTRY_DELAY.labels(priority=str(priority)).observe(max(0.0, time.monotonic() - arrived))
+        decision = await self.controller.acquire(priority, arrived)
         cache_key = self._cache_key(scope, priority)
         if not decision.admitted:
             if cache_key is not None and self.cache is not None and await self.cache.serve(cache_key, send):
@@ -197,12 +313,9 @@ class AdmissionMiddleware:
             release()
 
     def _cache_key(self, scope: Scope, priority: int) -> str | None:
-        if self.cache is None or not self.cache.enabled or priority != LAST or scope["type"] != "http":
+        if self.cache is None or not self.cache.enabled or scope["type"] != "http":
             return None
-        if scope["method"] != "GET":
-            return None
-        query = scope.get("query_string", b"").decode("latin-1")
-        return f"{scope['path']}?{query}"
+        return stale_key(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), priority)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         if scope["type"] == "websocket":

@@ -25,7 +25,8 @@ STREAMING_PREFIXES = ("/api/v1/streaming",)
 SIGN_IN_PREFIXES = ("/oauth/", "/auth/")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _INBOX = re.compile(r"^(/inbox|/users/[^/]+/inbox)/?$")
-_SESSION_COOKIE = "starling_session="
+SESSION_COOKIE_NAME = "starling_session"  # web/html/session.py sets it
+_SESSION_COOKIE = f"{SESSION_COOKIE_NAME}="
 
 
 def bypasses(path: str) -> bool:

@@ -13,6 +13,7 @@ query per request. Requests from the loopback address are not limited (as Mastod
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import math
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from starling import metrics
@@ -30,8 +32,8 @@ from starling.adapters.ratelimit_store import CounterStore, Window, make_counter
 from starling.config import Settings
 from starling.domain.tokens import hash_token
 from starling.repositories.token_accounts import account_id_for_token_hash
-from starling.web.middleware.classify import bearer_token, bypasses
-from starling.web.middleware.context import client_ip, request_info
+from starling.web.middleware.classify import SESSION_COOKIE_NAME, bearer_token, bypasses
+from starling.web.middleware.context import client_ip, header, request_info
 
 log = logging.getLogger("starling.ratelimit")
 
@@ -40,6 +42,8 @@ TOO_MANY = orjson.dumps({"error": "Too many requests"})
 SIGN_UP_PATHS = frozenset({"/api/v1/accounts", "/auth/sign_up"})
 SIGN_IN_PATHS = frozenset({"/oauth/token", "/auth/sign_in"})
 MEDIA_PATHS = frozenset({"/api/v1/media", "/api/v2/media"})
+# Form posts of the web pages: the same budget as the API, kept per browser session (else per IP).
+NOT_WEB_FORMS = ("/api/", "/oauth/", "/system/", "/health/")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class Rule:
 
 SIGN_UP = Rule("sign_up", 5, 30 * 60)
 SIGN_IN = Rule("sign_in", 25, 5 * 60)
+# Mastodon's default; the budget in force comes from settings.media_rate_limit_requests / _period.
 MEDIA = Rule("media", 30, 30 * 60)
 
 
@@ -79,8 +84,23 @@ def rules_for(method: str, path: str, settings: Settings) -> list[tuple[Rule, bo
         elif path in SIGN_IN_PATHS:
             rules.append((SIGN_IN, False))
         elif path in MEDIA_PATHS:
-            rules.append((MEDIA, True))
+            rules.append((Rule(MEDIA.name, settings.media_rate_limit_requests, settings.media_rate_limit_period), True))
+        elif not path.startswith(NOT_WEB_FORMS):
+            rules.append((Rule("web", settings.rate_limit_requests, settings.rate_limit_period), True))
     return rules
+
+
+def session_key(scope: Scope) -> str | None:
+    """A counting key for a browser session (a hash of its signed cookie), or None without one.
+
+    Keying web form posts by session rather than by address keeps people behind one shared address
+    (a carrier's NAT) from spending each other's budget; sessions themselves come from sign-ins, which
+    are limited per address."""
+    raw = header(scope, b"cookie")
+    if raw is None:
+        return None
+    value = cookie_parser(raw).get(SESSION_COOKIE_NAME)
+    return f"ses:{hashlib.sha256(value.encode()).hexdigest()[:32]}" if value else None
 
 
 def iso_time(epoch: float) -> str:
@@ -208,6 +228,8 @@ class RateLimitMiddleware:
                 account_key, account_id = await self.tokens.key_for(scope, hash_token(token))
                 if account_id is not None:
                     request_info(scope).account_id = account_id
+            else:
+                account_key = session_key(scope)
         counts = []
         for rule, per_account in rules:
             who = account_key if per_account and account_key is not None else f"ip:{ip}"

@@ -52,7 +52,9 @@ class StaleCache:
         if entry is None:
             return None
         if self.clock() - entry.stored_at > self.ttl:
-            del self._entries[key]
+            # pop, not del: the worker's accepting thread reads this cache too (serving/door.py), and the
+            # event loop may have replaced or dropped the entry in between.
+            self._entries.pop(key, None)
             return None
         return entry
 

@@ -1,0 +1,333 @@
+"""The door: a worker's connections are accepted on a thread of its own, which refuses at once what the
+process cannot serve in time.
+
+Why a thread. A web worker's event loop accepts new connections only between the steps of the requests
+it is running. When those requests keep the CPU busy, new connections wait in the kernel's accept queue,
+unseen by the process: the admission layer's queues stay empty, nothing is shed, and clients wait many
+seconds for answers the server gives long after they left (the overload drill showed exactly this on
+PostgreSQL; docs/RELIABILITY.md). The door thread waits in ``poll()`` on the shared listening socket,
+needs the interpreter lock only for the few microseconds it takes per connection, and so accepts within
+milliseconds whatever the event loop is doing. For each connection it:
+
+1. stamps the time it was accepted (the request's budget counts from there, see
+   ``web.middleware.admission.ARRIVED_KEY``);
+2. reads the request head without consuming it (``MSG_PEEK``), waiting at most ``head_wait`` for it;
+3. asks the admission controller whether a request of that priority would be served within its
+   deadline, given the requests queued and those already handed to the event loop but not yet there
+   (:meth:`AdmissionController.door_verdict`);
+4. if not, answers it right here: an anonymous read from the stale cache when a recent copy exists,
+   otherwise ``503`` with ``Retry-After``, and closes the connection; the event loop never sees it.
+   Only requests without a body are answered here (so nothing unread is left behind, which would turn
+   the close into a reset); the others go in and the admission layer decides;
+5. otherwise hands the connection to the event loop, which serves it with uvicorn's protocol as usual.
+
+Health and metrics requests always go in. Without an admission controller (admission disabled) the door
+only accepts and stamps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Protocol
+from urllib.parse import unquote
+
+import orjson
+
+from starling import metrics
+from starling.web.middleware.classify import bypasses, classify
+from starling.web.middleware.stale_cache import CachedResponse, StaleCache
+
+log = logging.getLogger("starling.serving")
+
+# Largest request head the door looks at; a longer one goes in and uvicorn deals with it.
+MAX_HEAD = 16 * 1024
+_BUSY_BODY = orjson.dumps({"error": "The server is busy, try again shortly"})
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+class Policy(Protocol):
+    """What the door needs of the admission controller (``web.middleware.admission``)."""
+
+    stale_cache: StaleCache | None
+
+    def door_verdict(self, priority: int, pending: int) -> str: ...
+
+    def retry_after(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Head:
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[bytes, bytes]]
+    size: int  # bytes up to and including the blank line
+    has_body: bool
+
+    def scope(self) -> dict[str, object]:
+        """Just enough of an ASGI scope for ``classify``."""
+        return {"type": "http", "method": self.method, "path": self.path,
+                "query_string": self.query.encode("latin-1"), "headers": self.headers}
+
+
+def parse_head(data: bytes) -> Head | None:
+    """The request line and headers of an HTTP/1.x request, or None when incomplete or not understood."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = data[:end].split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+        return None
+    try:
+        method = parts[0].decode("ascii")
+        target = parts[1].decode("latin-1")
+    except UnicodeDecodeError:
+        return None
+    if not target.startswith("/"):
+        return None
+    path, _, query = target.partition("?")
+    headers: list[tuple[bytes, bytes]] = []
+    has_body = False
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep:
+            return None
+        key, val = name.strip().lower(), value.strip()
+        headers.append((key, val))
+        if key == b"transfer-encoding" or (key == b"content-length" and val not in (b"0", b"")):
+            has_body = True
+    return Head(method, unquote(path), query, headers, end + 4, has_body or method not in _BODYLESS)
+
+
+def busy_response(retry_after: int) -> bytes:
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"date: {formatdate(usegmt=True)}\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(_BUSY_BODY)}\r\n"
+        f"retry-after: {retry_after}\r\n"
+        "cache-control: no-store\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + _BUSY_BODY
+
+
+def stale_response(entry: CachedResponse, age: int) -> bytes:
+    lines = [f"HTTP/1.1 {entry.status} OK".encode(), f"date: {formatdate(usegmt=True)}".encode()]
+    has_length = False
+    for key, value in entry.headers:
+        if key == b"content-length":
+            has_length = True
+        lines.append(key + b": " + value)
+    if not has_length:
+        lines.append(f"content-length: {len(entry.body)}".encode())
+    lines += [b"x-starling-stale: 1", f"age: {age}".encode(), b"connection: close"]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + entry.body
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the door does with one request: ``answer`` is None to let it in."""
+
+    answer: bytes | None
+    priority: int | None = None
+    reason: str = ""
+    stale: bool = False
+
+
+class DoorCounts:
+    """Connections handed to the event loop, and how many of them reached the application (or closed
+    before sending a request): the difference is work already inside the process the admission queues do
+    not show yet. Each counter is written by one thread only."""
+
+    def __init__(self) -> None:
+        self.handed = 0
+        self.reached = 0
+
+    @property
+    def pending(self) -> int:
+        return max(0, self.handed - self.reached)
+
+
+COUNTS = DoorCounts()
+
+
+def decide(head: Head | None, policy: Policy | None, pending: int, *, clock: Callable[[], float] = time.monotonic
+           ) -> Verdict:
+    """The door's decision for one request head (pure: no sockets, no threads)."""
+    if head is None or policy is None or bypasses(head.path):
+        return Verdict(None)
+    priority = classify(head.scope())
+    reason = policy.door_verdict(priority, pending)
+    if not reason or head.has_body or head.method == "HEAD":  # HEAD: an answer without a body is uvicorn's job
+        return Verdict(None, priority)
+    cache = policy.stale_cache
+    if cache is not None and cache.enabled and head.method == "GET" and priority == 2:
+        entry = cache.get(f"{head.path}?{head.query}")
+        if entry is not None:
+            return Verdict(stale_response(entry, max(0, int(clock() - entry.stored_at))), priority, reason, True)
+    return Verdict(busy_response(policy.retry_after()), priority, reason)
+
+
+class Door:
+    """The accepting thread of one worker. ``hand_over`` receives a batch of (connection, accepted_at)
+    from the thread and must pass them to the event loop (``loop.call_soon_threadsafe``)."""
+
+    def __init__(
+        self,
+        listen: socket.socket,
+        hand_over: Callable[[list[tuple[socket.socket, float]]], None],
+        policy: Callable[[], Policy | None],
+        *,
+        head_wait: float = 0.02,
+        counts: DoorCounts = COUNTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.listen = listen
+        self.hand_over = hand_over
+        self.policy = policy
+        self.head_wait = head_wait
+        self.counts = counts
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Accepted connections whose request head has not arrived yet: fd -> (socket, accepted_at).
+        self._waiting: dict[int, tuple[socket.socket, float]] = {}
+
+    def start(self) -> None:
+        # Non-blocking, as the other workers and the master expect of the shared socket (the flag belongs
+        # to the open file, which they share): accept() here gives up at once when another process won.
+        self.listen.setblocking(False)
+        self._thread = threading.Thread(target=self._run, name="starling-door", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop accepting; connections accepted but not yet decided are handed to the event loop."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self.listen.fileno(), select.POLLIN)
+        try:
+            while not self._stop.is_set():
+                batch: list[tuple[socket.socket, float]] = []
+                try:
+                    self._round(poller, batch)
+                except Exception:
+                    # Never let one bad moment stop the worker from accepting: log, and go on.
+                    log.exception("the accepting thread failed on a connection; going on")
+                self._flush(batch)
+        finally:
+            rest = [(conn, at) for conn, at in self._waiting.values()]
+            self._waiting.clear()
+            self._flush(rest)
+
+    def _round(self, poller: select.poll, batch: list[tuple[socket.socket, float]]) -> None:
+        timeout_ms = 100 if not self._waiting else max(1, int(self.head_wait * 1000 / 2))
+        for fd, _mask in poller.poll(timeout_ms):
+            if fd == self.listen.fileno():
+                self._accept_all(poller, batch)
+            elif fd in self._waiting:
+                conn, accepted_at = self._waiting.pop(fd)
+                poller.unregister(fd)
+                self._handle(conn, accepted_at, batch)
+        now = self.clock()
+        for fd, (conn, accepted_at) in list(self._waiting.items()):
+            if now - accepted_at >= self.head_wait:
+                del self._waiting[fd]
+                poller.unregister(fd)
+                batch.append((conn, accepted_at))
+
+    def _accept_all(self, poller: select.poll, batch: list[tuple[socket.socket, float]]) -> None:
+        for _ in range(256):
+            try:
+                conn, _addr = self.listen.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # EMFILE and the like: let the loop breathe, try again on the next poll
+                log.warning("accept failed: %s", exc)
+                return
+            accepted_at = self.clock()
+            conn.setblocking(False)
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if not self._handle(conn, accepted_at, batch, first_try=True):
+                self._waiting[conn.fileno()] = (conn, accepted_at)
+                poller.register(conn.fileno(), select.POLLIN)
+
+    def _handle(self, conn: socket.socket, accepted_at: float, batch: list[tuple[socket.socket, float]], *,
+                first_try: bool = False) -> bool:
+        """Decide about one connection; False when its head has not arrived yet (only on the first try)."""
+        try:
+            data = conn.recv(MAX_HEAD, socket.MSG_PEEK)
+        except BlockingIOError:
+            if first_try:
+                return False
+            batch.append((conn, accepted_at))  # still nothing: the event loop waits for it as usual
+            return True
+        except OSError:
+            conn.close()
+            return True
+        if not data:  # closed before sending a request
+            conn.close()
+            return True
+        head = parse_head(data)
+        if head is None and first_try and len(data) < MAX_HEAD and b"\r\n\r\n" not in data:
+            return False  # part of the head is still on its way
+        try:
+            verdict = decide(head, self.policy(), self.counts.pending, clock=self.clock)
+        except Exception:
+            log.exception("deciding at the door failed; the request goes in")
+            verdict = Verdict(None)
+        if verdict.answer is None or head is None:
+            batch.append((conn, accepted_at))
+            return True
+        self._answer(conn, head, verdict, accepted_at)
+        return True
+
+    def _answer(self, conn: socket.socket, head: Head, verdict: Verdict, accepted_at: float) -> None:
+        assert verdict.answer is not None
+        try:
+            conn.recv(head.size)  # consume the head, so that closing sends FIN, not RST
+            conn.settimeout(0.5)
+            conn.sendall(verdict.answer)
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        priority = str(verdict.priority)
+        route = "<stale>" if verdict.stale else "<shed>"
+        status = "2xx" if verdict.stale else "5xx"
+        if verdict.stale:
+            metrics.STALE_SERVED.inc()
+        else:
+            metrics.SHED.labels(priority=priority, reason=f"door_{verdict.reason}").inc()
+        metrics.HTTP_REQUESTS.labels(method=head.method, route=route, status=status).inc()
+        metrics.HTTP_LATENCY.labels(method=head.method, route=route, status=status).observe(
+            self.clock() - accepted_at)
+
+    def _flush(self, batch: list[tuple[socket.socket, float]]) -> None:
+        if not batch:
+            return
+        self.counts.handed += len(batch)
+        try:
+            self.hand_over(batch)
+        except RuntimeError:  # the event loop is closed: nobody will serve them
+            for conn, _at in batch:
+                conn.close()

@@ -1,0 +1,148 @@
+"""Admission counts a request's deadline from when it arrived, and learns how long requests take to reach it.
+
+Decision logic only, on a fake clock: no test here waits for a deadline to pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from starling.web.middleware.admission import ARRIVED_KEY, DOOR_MARGIN, AdmissionController, AdmissionMiddleware
+from starling.web.middleware.classify import FIRST, LAST, NEXT
+from starling.web.middleware.context import request_info
+from tests.web.middleware.asgi import DummyApp, call, http_scope, until
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def busy(clock: FakeClock, *, service_time: float = 0.1) -> AdmissionController:
+    """One slot, already taken."""
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), initial_service_time=service_time,
+                                     clock=clock)
+    controller.in_flight = 1
+    return controller
+
+
+async def test_a_request_that_arrived_before_its_deadline_is_refused_as_late() -> None:
+    clock = FakeClock()
+    controller = busy(clock)
+    decision = await controller.acquire(NEXT, arrived=clock.now - 0.7)
+    assert (decision.admitted, decision.reason) == (False, "late")
+    assert controller.queued() == 0
+
+
+async def test_what_is_left_of_the_deadline_decides_the_expected_wait() -> None:
+    clock = FakeClock()
+    controller = busy(clock, service_time=0.25)
+    # Expected wait 0.25 s: fine for a request that just arrived (0.6 s left) ...
+    fresh = asyncio.create_task(controller.acquire(NEXT, arrived=clock.now))
+    await until(lambda: controller.queued(NEXT) == 1)
+    # ... not for one that arrived 0.4 s ago (0.2 s left), even with nobody else waiting ahead of it.
+    controller.queues[NEXT].clear()
+    old = await controller.acquire(NEXT, arrived=clock.now - 0.4)
+    assert (old.admitted, old.reason) == (False, "expected_wait")
+    fresh.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await fresh
+
+
+async def test_posting_is_not_refused_on_an_estimate() -> None:
+    clock = FakeClock()
+    controller = busy(clock, service_time=60.0)
+    waiting = asyncio.create_task(controller.acquire(FIRST, arrived=clock.now - 1.0))
+    await until(lambda: controller.queued(FIRST) == 1)
+    controller.release(None)
+    decision = await waiting
+    assert decision.admitted
+    assert controller.in_flight == 1
+
+
+async def test_a_free_slot_serves_even_a_late_request() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock)
+    decision = await controller.acquire(LAST, arrived=clock.now - 30)
+    assert decision.admitted
+
+
+def test_the_entry_delay_is_a_peak_that_wears_off() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock)
+    controller.note_entry(0.2)
+    controller.note_entry(0.05)
+    assert controller.current_entry_delay() == pytest.approx(0.2)
+    clock.now += 0.15
+    assert controller.current_entry_delay() == pytest.approx(0.05)
+    clock.now += 1.0
+    assert controller.current_entry_delay() == 0.0
+
+
+async def test_acquire_records_how_long_the_request_took_to_arrive() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(2, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock)
+    assert (await controller.acquire(NEXT, arrived=clock.now - 0.12)).admitted
+    assert controller.current_entry_delay() == pytest.approx(0.12)
+
+
+def test_the_door_counts_the_entry_delay_and_refuses_early() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(4, (10, 10, 10), (5.0, 0.6, 0.05), initial_service_time=0.1, clock=clock)
+    assert controller.door_verdict(NEXT, 0) == ""
+    # The event loop has been taking 0.35 s to bring requests in. With a slot free, a request still comes in.
+    controller.note_entry(0.35)
+    assert controller.door_verdict(NEXT, 0) == ""
+    # All four slots taken: 0.35 s + 0.025 s of queue is more than the door's share (DOOR_MARGIN) of a
+    # signed-in read's 0.6 s, so the door refuses it; a post may still come in.
+    controller.in_flight = 4
+    assert 0.35 + 0.025 > DOOR_MARGIN * 0.6
+    assert controller.door_verdict(NEXT, 0) == "expected_wait"
+    assert controller.door_verdict(FIRST, 0) == ""
+    clock.now += 0.3  # the measured delay wears off
+    assert controller.door_verdict(NEXT, 0) == ""
+    # A full queue refuses whatever the estimate.
+    controller.queue_limits = (10, 0, 10)
+    assert controller.door_verdict(NEXT, 0) == "queue_full"
+
+
+async def test_the_middleware_takes_the_arrival_time_from_the_scope() -> None:
+    app = DummyApp()
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05))
+    mw = AdmissionMiddleware(app, controller=controller)
+    hold = app.gate("/hold")
+    holder = asyncio.create_task(call(mw, http_scope("/hold", token="t")))
+    await until(lambda: app.started == ["/hold"])
+
+    scope = http_scope("/api/v1/timelines/home", token="t")
+    scope[ARRIVED_KEY] = controller.clock() - 1.0  # waited a second before it got here
+    answer = await call(mw, scope)
+    assert answer.status == 503
+    assert request_info(scope).shed
+    assert not hold.is_set()
+    hold.set()
+    await holder
+
+
+async def test_more_urgent_arrivals_lengthen_the_expected_wait() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(2, (10, 10, 10), (5.0, 1.0, 0.25), initial_service_time=0.1, clock=clock)
+    # Two slots, 0.1 s each: 20 requests a second leave the queues.
+    assert controller.expected_wait(NEXT) == pytest.approx(0.05)
+    for _ in range(10):
+        assert (await controller.acquire(FIRST)).admitted
+        controller.release(None)
+    clock.now += 1.0
+    assert (await controller.acquire(LAST)).admitted  # closes the one-second window
+    controller.release(None)
+    # Ten posts a second overtake a signed-in read: only 10 a second are left for it, and fewer for LAST.
+    assert controller.arrival_rates[FIRST] == pytest.approx(10.0)
+    assert controller.expected_wait(FIRST) == pytest.approx(0.05)
+    assert controller.expected_wait(NEXT) == pytest.approx(0.1)
+    controller.in_flight = 2
+    assert controller.door_wait(NEXT, 1) == pytest.approx(0.2)
