@@ -1,4 +1,7 @@
-"""Every error leaves as Mastodon's ``{"error": "..."}`` with the right status; never a bare 500 page."""
+"""Every error leaves as Mastodon's ``{"error": "..."}`` with the right status; never a bare 500 page.
+
+The one exception: a browser at an address nothing answers gets the HTML error page (web/html/error_pages.py).
+"""
 
 from __future__ import annotations
 
@@ -88,6 +91,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            # A browser at an address nothing answers gets the error page (web/html/error_pages.py).
+            from starling.web.html.error_pages import NOT_FOUND_MESSAGE, html_error, wants_html_error
+
+            if wants_html_error(_request):
+                page = await html_error(_request, 404, NOT_FOUND_MESSAGE)
+                if page is not None:
+                    return page
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in _MESSAGES else None
         response = error_response(exc.status_code, message or _MESSAGES.get(exc.status_code, "Error"))
         if exc.headers:

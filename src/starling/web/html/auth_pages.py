@@ -11,8 +11,9 @@ from starling.repositories.instance import registrations_mode
 from starling.services.accounts.authenticate import authenticate
 from starling.services.accounts.errors import ValidationFailed
 from starling.services.accounts.sign_up import SignUp, sign_up
+from starling.streaming.emit import token_revoked
 from starling.web.html.forms import bad_form, csrf_failed, read_form, safe_next
-from starling.web.html.session import CSRF_FIELD, Page, page_context
+from starling.web.html.session import CSRF_FIELD, Page, page_context, stream_key
 from starling.web.html.templating import redirect, render
 
 router = APIRouter()
@@ -61,6 +62,10 @@ async def sign_out(request: Request, page: Page = Depends(page_context)) -> Resp
         return await bad_form(page)
     if not page.csrf_ok(form.get(CSRF_FIELD)):
         return await csrf_failed(page)
+    if page.user is not None:
+        # Close the live streams this sign-in opened (in every worker, through the event log).
+        token_revoked(page.session, stream_key(page.signer, page.web))
+        await page.commit()
     page.sign_out()
     return redirect(page, safe_next(form.get("next"), "/auth/sign_in"))
 

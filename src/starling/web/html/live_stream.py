@@ -6,6 +6,7 @@ stream it is (only the handshake holds a slot). Only the timelines a page shows 
 signed-in person's home (``user``), the local and federated timelines and a hashtag. The events are
 the streaming API's own (``update``, ``delete``, ...); the script fetches each new post's HTML from
 ``/statuses/<id>/card``, so what a page shows is always rendered by the server for its reader.
+Signing out closes the streams that sign-in opened, in every worker, as revoking a token closes its.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from starling.domain.errors import NotFound, Unauthorized
 from starling.streaming.audience import ANONYMOUS_STREAMS
 from starling.web.deps import get_container
-from starling.web.html.session import cookie_account
+from starling.web.html.session import cookie_sign_in
 from starling.web.mastodon.streaming import EventStreamResponse, get_hub, parse_stream
 
 router = APIRouter()
@@ -32,12 +33,15 @@ async def web_stream(path: str, request: Request) -> Response:
     if name is None:
         raise NotFound("Unknown stream type")
     spec = parse_stream(name, dict(request.query_params))
-    account = await cookie_account(request)
+    signed_in = await cookie_sign_in(request)
+    account, key = signed_in if signed_in is not None else (None, None)
     if account is None and spec.name not in ANONYMOUS_STREAMS:
         raise Unauthorized("Sign in to follow this timeline")
     hub = await get_hub(get_container(request))
     conn = hub.new_connection(
-        account_id=account.id if account else None, token_id=None,
+        # A signed-in stream carries its sign-in's key where an API stream carries its token's id:
+        # signing out announces the key revoked and the hub closes the stream (see session.stream_key).
+        account_id=account.id if account else None, token_id=key,
         scopes=frozenset({"read"}) if account else frozenset(), transport="sse",
     )
     await hub.subscribe(conn, spec)

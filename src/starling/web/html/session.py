@@ -137,6 +137,17 @@ def password_fingerprint(signer: Signer, user: User) -> str:
     return signer.mac("password", user.password_hash)[:22]
 
 
+def stream_key(signer: Signer, web: WebSession) -> int:
+    """The number that names one browser sign-in to the streaming hub, in place of an access token's id.
+
+    The page's live stream is opened with it, and signing out announces it revoked (as revoking a token
+    does), so that sign-in's open streams close at once. It is derived from the session's nonce, which
+    signing in draws anew, and is always negative: access token ids are positive, so the two never meet.
+    """
+    digest = _unb64(signer.mac("stream", web.nonce))
+    return -(int.from_bytes(digest[:8], "big") >> 2) - 1
+
+
 @dataclass
 class Page:
     """One browser request: its database session, its web session and who is signed in."""
@@ -226,9 +237,10 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
         yield page
 
 
-async def cookie_account(request: Request) -> Account | None:
-    """Who the session cookie signs in, checked like every page does, with a database session that is
-    closed again at once (for long-lived responses that must not hold a connection)."""
+async def cookie_sign_in(request: Request) -> tuple[Account, int] | None:
+    """Who the session cookie signs in and that sign-in's ``stream_key``, checked like every page does,
+    with a database session that is closed again at once (for long-lived responses that must not hold a
+    connection)."""
     container = get_container(request)
     signer = Signer(await server_secret(container))
     web = decode_session(signer, request.cookies.get(COOKIE_NAME))
@@ -237,4 +249,10 @@ async def cookie_account(request: Request) -> Account | None:
     async with open_session(container, write=False) as session:
         page = Page(request=request, container=container, session=session, signer=signer, web=web)
         found = await _signed_in(page)
-    return found[1] if found is not None else None
+    return (found[1], stream_key(signer, web)) if found is not None else None
+
+
+async def cookie_account(request: Request) -> Account | None:
+    """Who the session cookie signs in (see ``cookie_sign_in``)."""
+    found = await cookie_sign_in(request)
+    return found[0] if found is not None else None

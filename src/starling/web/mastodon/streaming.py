@@ -120,13 +120,30 @@ class Principal:
     scopes: frozenset[str]
 
 
+# Tokens hold a handful of distinct scope sets: connections share one frozenset per set instead of each
+# keeping its own copy for hours (bounded, in case tokens carry unusual combinations).
+_SCOPE_SETS: dict[frozenset[str], frozenset[str]] = {}
+_SCOPE_SETS_MAX = 256
+
+
+def shared_scopes(scopes: frozenset[str]) -> frozenset[str]:
+    """One frozenset object for every connection with the same scopes."""
+    known = _SCOPE_SETS.get(scopes)
+    if known is not None:
+        return known
+    if len(_SCOPE_SETS) < _SCOPE_SETS_MAX:
+        _SCOPE_SETS[scopes] = scopes
+    return scopes
+
+
 async def authenticate(container: Container, raw_token: str | None) -> Principal | None:
     """The token's holder, checked as for every request (revoked, suspended, unapproved: refused)."""
     if not raw_token:
         return None
     async with container.sessions() as session:
         viewer: Viewer = await load_viewer(session, raw_token)
-        return Principal(viewer.token.id, viewer.account.id if viewer.account else None, viewer.scopes)
+        return Principal(viewer.token.id, viewer.account.id if viewer.account else None,
+                         shared_scopes(viewer.scopes))
 
 
 async def check_allowed(container: Container, viewer: Principal | None, spec: StreamSpec) -> None:
@@ -239,8 +256,13 @@ class StreamingMiddleware:
         container: Container = scope["app"].state.container
         if scope["type"] == "websocket":
             await websocket_stream(container, scope, receive, send)
-        else:
-            await sse_stream(container, scope, receive, send)
+            return
+        # The checks' frame ends before the stream starts: only serve_sse's frame stays for hours.
+        opened = await sse_stream(container, scope, receive, send)
+        if opened is not None:
+            hub, conn, resume = opened
+            del opened
+            await serve_sse(hub, conn, resume, receive, send)
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:
@@ -250,17 +272,19 @@ async def _send_json(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def sse_stream(container: Container, scope: Scope, receive: Receive, send: Send) -> None:
+async def sse_stream(container: Container, scope: Scope, receive: Receive,
+                     send: Send) -> tuple[Hub, Connection, int | None] | None:
+    """Answers what is not a stream (errors, health) and returns None; else the connection to serve."""
     request = _Request(scope)
     if scope.get("method", "GET") not in ("GET", "HEAD"):
         await _send_json(send, 405, orjson.dumps({"error": "Method not allowed"}))
-        return
+        return None
     sub = request.path[len(PREFIX):].strip("/")
     if sub == "health":
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"OK"})
-        return
+        return None
     try:
         if "\x00" in request.path or "\x00" in "".join(request.params.values()):
             raise Unprocessable("Validation failed: the request contains a NUL character")
@@ -273,40 +297,27 @@ async def sse_stream(container: Container, scope: Scope, receive: Receive, send:
         hub = await get_hub(container)
     except StarlingError as exc:
         await _send_json(send, exc.status_code, _error_body(exc))
-        return
+        return None
     conn = _new_connection(hub, viewer, "sse")
     await hub.subscribe(conn, spec)
-    resume = request.resume()
-    del viewer, request, spec  # nothing of the request stays alive with the stream
-    await serve_sse(hub, conn, resume, receive, send)
+    return hub, conn, request.resume()
 
 
 async def serve_sse(hub: Hub, conn: Connection, resume: int | None, receive: Receive, send: Send) -> None:
     conn.after = resume or 0
     up_to = await hub.register(conn)
-    watcher = asyncio.ensure_future(_until_disconnect(receive))
-    watcher.add_done_callback(lambda _: conn.close(CLIENT_LEFT))
-    task = asyncio.current_task()
-
-    async def write(body: bytes) -> None:
-        # Only a write that waits for the client can be cancelled by a backlog overflow.
-        conn.writer = task
-        try:
-            await send({"type": "http.response.body", "body": body, "more_body": True})
-        finally:
-            conn.writer = None
-
+    watcher = asyncio.ensure_future(_until_disconnect(receive, conn))
     try:
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-        await write(b":)\n")
+        await _write_sse(conn, send, b":)\n")
         if resume is not None:
             async for frame in hub.replay(conn, resume, up_to):
-                await write(frame.sse())
+                await _write_sse(conn, send, frame.sse())
         while True:
             first = await conn.next()
             if first is None:
                 break
-            await write(sse_chunk([first, *conn.drain_ready()]))
+            await _write_sse(conn, send, sse_chunk([first, *conn.drain_ready()]))
         if conn.close_reason and conn.close_reason != CLIENT_LEFT:
             await send({"type": "http.response.body", "body": f":{conn.close_reason}\n\n".encode(),
                         "more_body": True})
@@ -317,6 +328,7 @@ async def serve_sse(hub: Hub, conn: Connection, resume: int | None, receive: Rec
     finally:
         hub.unregister(conn)
         watcher.cancel()
+        conn.close(CLIENT_LEFT)  # no-op once closed; the watcher may be cancelled before it ever ran
 
 
 class EventStreamResponse(Response):
@@ -332,9 +344,23 @@ class EventStreamResponse(Response):
         await serve_sse(self.hub, self.conn, self.resume_after, receive, send)
 
 
-async def _until_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+async def _write_sse(conn: Connection, send: Send, body: bytes) -> None:
+    """One chunk; only a write that waits for the client can be cancelled by a backlog overflow.
+    (A function, not a closure: a closure would be kept for every open stream.)"""
+    conn.writer = asyncio.current_task()
+    try:
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+    finally:
+        conn.writer = None
+
+
+async def _until_disconnect(receive: Receive, conn: Connection) -> None:
+    """Closes the connection when the client leaves (or when the stream ends and cancels this)."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    finally:
+        conn.close(CLIENT_LEFT)
 
 
 async def websocket_stream(container: Container, scope: Scope, receive: Receive, send: Send) -> None:
@@ -361,26 +387,17 @@ async def websocket_stream(container: Container, scope: Scope, receive: Receive,
     resume = request.resume()
     conn.after = resume or 0
     up_to = await hub.register(conn)
-    task = asyncio.current_task()
-
-    async def write(text: str) -> None:
-        conn.writer = task
-        try:
-            await send({"type": "websocket.send", "text": text})
-        finally:
-            conn.writer = None
-
     reader = asyncio.ensure_future(_read_messages(container, receive, hub, conn, viewer))
     del viewer, request, initial
     try:
         if resume is not None:
             async for frame in hub.replay(conn, resume, up_to):
-                await write(frame.ws())
+                await _write_ws(conn, send, frame.ws())
         while True:
             frame_or_none = await conn.next()
             if frame_or_none is None:
                 break
-            await write(frame_or_none.ws())
+            await _write_ws(conn, send, frame_or_none.ws())
         if conn.close_reason != CLIENT_LEFT:
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": conn.close_code,
@@ -396,6 +413,15 @@ async def websocket_stream(container: Container, scope: Scope, receive: Receive,
     finally:
         hub.unregister(conn)
         reader.cancel()
+
+
+async def _write_ws(conn: Connection, send: Send, text: str) -> None:
+    """One message (as :func:`_write_sse`: cancellable by a backlog overflow, and no closure kept)."""
+    conn.writer = asyncio.current_task()
+    try:
+        await send({"type": "websocket.send", "text": text})
+    finally:
+        conn.writer = None
 
 
 async def _deny(scope: Scope, send: Send, exc: StarlingError) -> None:
