@@ -52,20 +52,6 @@ from bench.drills.common import (
 )
 from bench.drills.load import Client, MixedLoad, unreadable_posts
 
-LEASE_HOOK = '''"""Drill only: a shorter job lease where jobs run, so a killed runner's jobs return soon."""
-import os
-import sys
-
-_argv = " ".join(getattr(sys, "orig_argv", sys.argv))
-if os.environ.get("DRILL_JOB_LEASE_S") and ("jobs_process" in _argv or "serving.worker" in _argv
-                                            or "starling.cli worker" in _argv):
-    from datetime import timedelta
-
-    import starling.jobs.runner as _runner
-
-    _runner.LEASE = timedelta(seconds=float(os.environ["DRILL_JOB_LEASE_S"]))
-'''
-
 
 class JobRunner:
     """``starling worker`` in its own process group."""
@@ -110,11 +96,8 @@ async def run_drill(backend: str, *, kills: int = 20, runner_kills: int | None =
     try:
         db = await ws.create_db()
         extra: dict[str, str] = {"STARLING_JOB_POLL_INTERVAL": "0.2"}
-        if lease_s is not None:
-            hooks = ws.workdir / "hooks"
-            hooks.mkdir()
-            (hooks / "sitecustomize.py").write_text(LEASE_HOOK)
-            extra.update(PYTHONPATH=str(hooks), DRILL_JOB_LEASE_S=str(lease_s))
+        if lease_s is not None:  # a killed runner's jobs come back sooner
+            extra["STARLING_JOB_LEASE"] = str(lease_s)
         env = ws.env(extra)
         await asyncio.to_thread(ws.migrate, env)
         raw = await db.connect()

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import websockets
 from mastodon import Mastodon, StreamListener
+from websockets.exceptions import InvalidStatus
 
 from tests.streaming.helpers import SSEReader, wait_until
 from tests.support.live_server import LiveServer, require_database, start_live_server
@@ -198,7 +199,7 @@ def test_websocket_multiplexes_two_streams_unsubscribes_and_refuses_scopes(serve
 def test_websocket_with_a_bad_token_is_refused(server: LiveServer) -> None:
     async def scenario() -> None:
         url = f"ws://127.0.0.1:{server.port}/api/v1/streaming?stream=user&access_token=nope"
-        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        with pytest.raises(InvalidStatus) as refused:
             async with websockets.connect(url):
                 pass
         assert refused.value.response.status_code == 401
