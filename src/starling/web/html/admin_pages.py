@@ -40,6 +40,14 @@ def _require_admin(page: Page) -> Response | None:
     return None
 
 
+async def _admin_form(page: Page) -> dict[str, str] | Response:
+    """The posted form of an administrator, or the response that refuses it (bad form, not signed in)."""
+    form = await posted_form(page)
+    if not isinstance(form, dict):
+        return form
+    return _require_admin(page) or form
+
+
 @router.get("/admin", include_in_schema=False)
 @guarded
 async def admin(request: Request, page: Page = Depends(page_context)) -> Response:
@@ -65,12 +73,9 @@ async def admin(request: Request, page: Page = Depends(page_context)) -> Respons
 @router.post("/admin/settings", include_in_schema=False)
 @guarded
 async def save_settings(page: Page = Depends(page_context)) -> Response:
-    form = await posted_form(page)
+    form = await _admin_form(page)
     if not isinstance(form, dict):
         return form
-    refused = _require_admin(page)
-    if refused is not None:
-        return refused
     await update_instance_settings(page.session, InstanceSettingsChange(
         registrations_mode=form.get("registrations_mode"),
         description=form.get("description"),
@@ -83,12 +88,9 @@ async def save_settings(page: Page = Depends(page_context)) -> Response:
 @router.post("/admin/rules", include_in_schema=False)
 @guarded
 async def rules(page: Page = Depends(page_context)) -> Response:
-    form = await posted_form(page)
+    form = await _admin_form(page)
     if not isinstance(form, dict):
         return form
-    refused = _require_admin(page)
-    if refused is not None:
-        return refused
     if form.get("delete"):
         rule_id = parse_id(form["delete"])
         if rule_id is None:
@@ -103,12 +105,9 @@ async def rules(page: Page = Depends(page_context)) -> Response:
 @router.post("/admin/accounts", include_in_schema=False)
 @guarded
 async def moderate(page: Page = Depends(page_context)) -> Response:
-    form = await posted_form(page)
+    form = await _admin_form(page)
     if not isinstance(form, dict):
         return form
-    refused = _require_admin(page)
-    if refused is not None:
-        return refused
     acct, action, domain = form.get("acct", "").strip(), form.get("do", ""), page.settings.server_name
     if action == "verify":
         await verify_account(page.session, acct, form.get("note", ""), domain)
