@@ -52,6 +52,9 @@ log = logging.getLogger("starling.master")
 READY_PATHS = ("/health/ready", "/api/v1/instance")
 KILL_GRACE = 5.0
 
+# glibc's malloc arenas per web worker, unless MALLOC_ARENA_MAX is set (docs/OPERATIONS.md).
+WORKER_MALLOC_ARENA_MAX = "2"
+
 
 @dataclass(eq=False)
 class Child:
@@ -151,6 +154,9 @@ class Master:
             socket_path: str | None = os.path.join(self.run_dir, f"w{self._spawned}.sock")
             env = self._child_env(generation, socket_path)
             env[LISTEN_FD_ENV] = str(self.sock.fileno())
+            # glibc gives each thread that allocates (the accepting thread, the database driver's) an arena of
+            # its own; a worker holding thousands of idle streams fragments them. Unless the operator chose.
+            env.setdefault("MALLOC_ARENA_MAX", WORKER_MALLOC_ARENA_MAX)
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "starling.serving.worker",
                 env=env, pass_fds=(self.sock.fileno(),), stdin=subprocess.DEVNULL,

@@ -162,6 +162,14 @@ def _http_protocol() -> type[Any] | str:
     return DrainingHttpToolsProtocol
 
 
+def _ws_protocol() -> type[Any] | str:
+    try:
+        from starling.serving.websocket_protocol import LeanWebSocketProtocol
+    except ImportError:  # websockets missing: uvicorn picks what it has
+        return "auto"
+    return LeanWebSocketProtocol
+
+
 def main() -> None:
     die_with_master()
     settings = get_settings()
@@ -182,6 +190,7 @@ def main() -> None:
         proxy_headers=True,
         timeout_graceful_shutdown=max(1, round(serving.drain_timeout)),
         http=_http_protocol(),
+        ws=_ws_protocol(),
         lifespan="on",
         backlog=serving.backlog,
         ws_per_message_deflate=settings.streaming_ws_compression,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from starling import __version__
 from starling.bootstrap import Container, build_container
@@ -18,7 +19,7 @@ from starling.web.errors import install_error_handlers
 from starling.web.health import router as health_router
 from starling.web.health import set_draining
 from starling.web.mastodon import urls
-from starling.web.mastodon.streaming import StreamingMiddleware, start_streaming, stop_streaming
+from starling.web.mastodon.streaming import StreamingFront, StreamingMiddleware, start_streaming, stop_streaming
 from starling.web.middleware import install_middleware
 from starling.web.middleware.activity import ActivityMiddleware
 from starling.web.middleware.logs import configure_logging
@@ -27,6 +28,14 @@ from starling.web.responses import JSONResponse
 from starling.web.routes import ROUTERS
 
 STATIC_DIR = Path(__file__).parent / "html" / "static"
+
+
+class StarlingApp(FastAPI):
+    """FastAPI with open streams served in front of the middleware stack (docs/STREAMING.md): a stream's
+    handshake goes through every layer, the hours that follow through none of them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return StreamingFront(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
@@ -51,7 +60,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 await stop_streaming(c)
                 await c.close()
 
-    app = FastAPI(
+    app = StarlingApp(
         title="Starling",
         version=__version__,
         lifespan=lifespan,
@@ -65,7 +74,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     urls.set_media_base_url(settings.media_base_url)
     media_setup(settings)  # the storage this process's jobs use
     install_error_handlers(app)
-    # Innermost: long-lived streams skip the routing layers, so an idle one holds as little as it can.
+    # Innermost: a stream's handshake passes through every layer and skips routing; StreamingFront (in
+    # front of them all) then serves the open stream, so an idle one holds as little as it can.
     app.add_middleware(StreamingMiddleware)
     app.add_middleware(ReadOnlyMiddleware)
     app.add_middleware(ActivityMiddleware)

@@ -203,6 +203,29 @@ def test_websocket_with_a_bad_token_is_refused(server: LiveServer) -> None:
             async with websockets.connect(url):
                 pass
         assert refused.value.response.status_code == 401
+        assert "error" in json.loads(refused.value.response.body or b"")
+
+    asyncio.run(scenario())
+
+
+def test_websocket_pings_close_codes_and_subprotocol_through_the_worker(server: LiveServer) -> None:
+    """The worker's own WebSocket protocol (starling.serving.websocket_protocol) as a client sees it."""
+    kit = server.seed_actor("wkit")
+    url = f"ws://127.0.0.1:{server.port}/api/v1/streaming"
+
+    async def scenario() -> None:
+        async with websockets.connect(url, subprotocols=[kit.token], ping_interval=None) as ws:  # type: ignore[list-item]
+            assert ws.subprotocol == kit.token
+            assert await asyncio.wait_for(await ws.ping(), 10) >= 0
+            await ws.send("not json")
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["status"] == 400
+            await ws.close(4000, "bye")
+        assert ws.close_code == 4000
+        with pytest.raises(InvalidStatus) as refused:
+            async with websockets.connect(f"{url}?stream=nonsense", subprotocols=[kit.token]):  # type: ignore[list-item]
+                pass
+        assert refused.value.response.status_code == 404
+        assert json.loads(refused.value.response.body or b"") == {"error": "Unknown stream type"}
 
     asyncio.run(scenario())
 

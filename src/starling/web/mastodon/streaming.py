@@ -6,9 +6,10 @@ WebSocket takes ``stream=`` on connect and ``{"type": "subscribe" | "unsubscribe
 messages, and sends ``{"stream": [...], "event": ..., "payload": ..., "id": ...}``. A client that
 reconnects with ``Last-Event-ID`` (or ``?since=``) first receives what it missed (docs/STREAMING.md).
 
-The endpoints are a plain ASGI layer (:class:`StreamingMiddleware`, inside admission, rate limits and
-observation) rather than routes: a connection stays open for hours, and every frame the routing
-machinery keeps alive for it is memory held per idle client.
+The endpoints are a plain ASGI layer rather than routes: a connection stays open for hours, and every
+frame kept alive for it is memory held per idle client. The handshake passes through the middleware
+stack like any request (:class:`StreamingMiddleware`, innermost); the open stream is then served in
+front of the stack (:class:`StreamingFront`), so none of the middleware frames stay for its lifetime.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from starling.streaming.connection import CLOSE_BACKLOG, CLOSE_POLICY, HEARTBEAT
 from starling.streaming.hub import Hub
 from starling.web.deps import Viewer, load_viewer
 from starling.web.mastodon.streaming_render import make_renderer
+from starling.web.middleware.context import SCOPE_KEY
 
 PREFIX = "/api/v1/streaming"
 # Streams served by routes of their own (the HTML pages' cookie-authenticated stream).
@@ -239,30 +241,124 @@ def _error_frame(message: str, status: int) -> Frame:
     return Frame.raw(orjson.dumps({"error": message, "status": status}).decode())
 
 
-# -- the ASGI layer -------------------------------------------------------------------------------
+# -- the ASGI layers ------------------------------------------------------------------------------
+
+# Scope key: where the handshake layer leaves an opened stream for the front layer to serve.
+OPENED_KEY = "starling.stream"
+
+
+def is_stream_request(scope: Scope) -> bool:
+    """A request this module answers (everything under the prefix but the routed HTML stream)."""
+    if scope["type"] not in ("http", "websocket"):
+        return False
+    path: str = scope.get("path", "")
+    return (path == PREFIX or path.startswith(PREFIX + "/")) and not path.startswith(ROUTED_PREFIX)
+
+
+class OpenedStream:
+    """A stream whose handshake has been answered, waiting to be served."""
+
+    __slots__ = ("conn", "hub", "resume", "up_to", "viewer")
+
+    def __init__(self, hub: Hub, conn: Connection, resume: int | None, up_to: int,
+                 viewer: Principal | None = None) -> None:
+        self.hub = hub
+        self.conn = conn
+        self.resume = resume
+        self.up_to = up_to
+        self.viewer = viewer
+
+    def abandon(self) -> None:
+        self.hub.unregister(self.conn)
+        self.conn.close(CLIENT_LEFT)
+
+
+async def open_stream(scope: Scope, receive: Receive, send: Send) -> OpenedStream | None:
+    """The handshake: checks, then the connection registered and the response (or accept) sent.
+    None when the request was answered otherwise (an error, the health check, a refused handshake)."""
+    container: Container = scope["app"].state.container
+    if scope["type"] == "websocket":
+        return await open_websocket(container, scope, receive, send)
+    return await open_sse(container, scope, receive, send)
+
+
+async def serve_stream(scope: Scope, opened: OpenedStream, receive: Receive, send: Send) -> None:
+    """Deliver events on an opened stream until either side ends it."""
+    hub, conn, resume, up_to, viewer = opened.hub, opened.conn, opened.resume, opened.up_to, opened.viewer
+    del opened
+    if scope["type"] == "websocket":
+        await serve_websocket(scope["app"].state.container, hub, conn, viewer, resume, up_to, receive, send)
+    else:
+        del viewer
+        await stream_sse(hub, conn, resume, up_to, receive, send)
+
 
 class StreamingMiddleware:
-    """Answers every request under ``/api/v1/streaming``; passes everything else on."""
+    """Answers every request under ``/api/v1/streaming`` (but the routed HTML stream); passes everything
+    else on. Installed innermost, so that a stream's handshake passes through every middleware layer
+    (observation, rate limits, admission, activity) like any request.
+
+    With :class:`StreamingFront` in front of the middleware stack, this layer only answers the handshake
+    and hands the opened stream to the front layer, which serves it once the middleware layers have
+    returned; alone, it serves the stream itself."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if (scope["type"] not in ("http", "websocket") or not (path == PREFIX or path.startswith(PREFIX + "/"))
-                or path.startswith(ROUTED_PREFIX)):
+        if not is_stream_request(scope):
             await self.app(scope, receive, send)
             return
-        container: Container = scope["app"].state.container
-        if scope["type"] == "websocket":
-            await websocket_stream(container, scope, receive, send)
+        opened = await open_stream(scope, receive, send)
+        if opened is None:
             return
-        # The checks' frame ends before the stream starts: only serve_sse's frame stays for hours.
-        opened = await sse_stream(container, scope, receive, send)
-        if opened is not None:
-            hub, conn, resume = opened
-            del opened
-            await serve_sse(hub, conn, resume, receive, send)
+        front = scope.get(OPENED_KEY)
+        if isinstance(front, list):
+            front.append(opened)
+            return
+        await serve_stream(scope, opened, receive, send)
+
+
+class StreamingFront:
+    """In front of the whole middleware stack: a stream's handshake goes through the stack (to
+    :class:`StreamingMiddleware`), and the stream is served here once the stack has returned, so an
+    idle connection holds this frame and the stream's own, not the frames of every middleware layer.
+
+    What the layers do for a stream is therefore done at handshake time only: the handshake is one
+    request for metrics and the access log (its duration the handshake's), spends the rate-limit
+    budget once, holds an admission slot until it is answered and counts once for activity."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not is_stream_request(scope):
+            await self.app(scope, receive, send)
+            return
+        handed: list[OpenedStream] = []
+        scope[OPENED_KEY] = handed
+        try:
+            await self.app(scope, receive, send)
+        except BaseException:
+            for opened in handed:
+                opened.abandon()
+            raise
+        finally:
+            scope.pop(OPENED_KEY, None)
+        if handed:
+            opened = handed.pop()
+            del handed
+            _forget_handshake(scope)
+            await serve_stream(scope, opened, receive, send)
+
+
+def _forget_handshake(scope: Scope) -> None:
+    """Let go of what only the handshake needed and the server would keep for the stream's lifetime: the
+    request headers (read by the layers and the checks, never again) and what the layers noted."""
+    headers = scope.get("headers")
+    if isinstance(headers, list):
+        headers.clear()  # in place: the server's protocol may hold the same list
+    scope.pop(SCOPE_KEY, None)
 
 
 async def _send_json(send: Send, status: int, body: bytes) -> None:
@@ -270,6 +366,16 @@ async def _send_json(send: Send, status: int, body: bytes) -> None:
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": body})
+
+
+async def open_sse(container: Container, scope: Scope, receive: Receive, send: Send) -> OpenedStream | None:
+    """Answers what is not a stream (errors, health) and returns None; else opens the stream."""
+    opened = await sse_stream(container, scope, receive, send)
+    if opened is None:
+        return None
+    hub, conn, resume = opened
+    up_to = await start_sse(hub, conn, resume, send)
+    return OpenedStream(hub, conn, resume, up_to)
 
 
 async def sse_stream(container: Container, scope: Scope, receive: Receive,
@@ -303,12 +409,29 @@ async def sse_stream(container: Container, scope: Scope, receive: Receive,
     return hub, conn, request.resume()
 
 
-async def serve_sse(hub: Hub, conn: Connection, resume: int | None, receive: Receive, send: Send) -> None:
+async def start_sse(hub: Hub, conn: Connection, resume: int | None, send: Send) -> int:
+    """Register the connection and send the response's head; returns the position live events follow."""
     conn.after = resume or 0
     up_to = await hub.register(conn)
-    watcher = asyncio.ensure_future(_until_disconnect(receive, conn))
     try:
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+    except BaseException:
+        hub.unregister(conn)
+        conn.close(CLIENT_LEFT)
+        raise
+    return up_to
+
+
+async def serve_sse(hub: Hub, conn: Connection, resume: int | None, receive: Receive, send: Send) -> None:
+    up_to = await start_sse(hub, conn, resume, send)
+    await stream_sse(hub, conn, resume, up_to, receive, send)
+
+
+async def stream_sse(hub: Hub, conn: Connection, resume: int | None, up_to: int, receive: Receive,
+                     send: Send) -> None:
+    """The body of an SSE response whose head has been sent (by :func:`start_sse`)."""
+    watcher = asyncio.ensure_future(_until_disconnect(receive, conn))
+    try:
         await _write_sse(conn, send, b":)\n")
         if resume is not None:
             async for frame in hub.replay(conn, resume, up_to):
@@ -363,10 +486,12 @@ async def _until_disconnect(receive: Receive, conn: Connection) -> None:
         conn.close(CLIENT_LEFT)
 
 
-async def websocket_stream(container: Container, scope: Scope, receive: Receive, send: Send) -> None:
+async def open_websocket(container: Container, scope: Scope, receive: Receive,
+                         send: Send) -> OpenedStream | None:
+    """The handshake: checks, accept, the connection registered; None when refused."""
     request = _Request(scope)
     if (await receive())["type"] != "websocket.connect":
-        return
+        return None
     try:
         viewer = await authenticate(container, request.token(websocket=True))
         initial = None
@@ -376,7 +501,7 @@ async def websocket_stream(container: Container, scope: Scope, receive: Receive,
         hub = await get_hub(container)
     except StarlingError as exc:
         await _deny(scope, send, exc)
-        return
+        return None
     accept: Message = {"type": "websocket.accept"}
     if request.protocol:
         accept["subprotocol"] = request.protocol
@@ -387,8 +512,13 @@ async def websocket_stream(container: Container, scope: Scope, receive: Receive,
     resume = request.resume()
     conn.after = resume or 0
     up_to = await hub.register(conn)
+    return OpenedStream(hub, conn, resume, up_to, viewer)
+
+
+async def serve_websocket(container: Container, hub: Hub, conn: Connection, viewer: Principal | None,
+                          resume: int | None, up_to: int, receive: Receive, send: Send) -> None:
     reader = asyncio.ensure_future(_read_messages(container, receive, hub, conn, viewer))
-    del viewer, request, initial
+    del viewer
     try:
         if resume is not None:
             async for frame in hub.replay(conn, resume, up_to):
