@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.models import (
@@ -92,24 +93,21 @@ async def load_bundle(
         for app in (await session.execute(select(Application).where(Application.id.in_(app_ids)))).scalars():
             bundle.applications[app.id] = app
     if viewer_id is not None:
-        bundle.favourited = set(
-            (await session.execute(
-                select(Favourite.status_id).where(Favourite.account_id == viewer_id, Favourite.status_id.in_(ids))
-            )).scalars()
-        )
-        bundle.reblogged = {
-            i for i in (await session.execute(
-                select(Status.reblog_of_id).where(Status.account_id == viewer_id, Status.reblog_of_id.in_(ids))
-            )).scalars() if i is not None
-        }
-        bundle.bookmarked = set(
-            (await session.execute(
-                select(Bookmark.status_id).where(Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids))
-            )).scalars()
-        )
-        bundle.pinned = set(
-            (await session.execute(
-                select(Pin.status_id).where(Pin.account_id == viewer_id, Pin.status_id.in_(ids))
-            )).scalars()
-        )
+        await _load_viewer_flags(session, bundle, viewer_id, ids)
     return bundle
+
+
+async def _load_viewer_flags(session: AsyncSession, bundle: StatusBundle, viewer_id: int, ids: list[int]) -> None:
+    """Which of ``ids`` the viewer favourited, reblogged, bookmarked and pinned: one round trip."""
+    flags: Any = union_all(
+        select(literal("f").label("kind"), Favourite.status_id.label("sid"))
+        .where(Favourite.account_id == viewer_id, Favourite.status_id.in_(ids)),
+        select(literal("r"), Status.reblog_of_id)
+        .where(Status.account_id == viewer_id, Status.reblog_of_id.in_(ids)),
+        select(literal("b"), Bookmark.status_id).where(Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids)),
+        select(literal("p"), Pin.status_id).where(Pin.account_id == viewer_id, Pin.status_id.in_(ids)),
+    )
+    sets = {"f": bundle.favourited, "r": bundle.reblogged, "b": bundle.bookmarked, "p": bundle.pinned}
+    for kind, sid in (await session.execute(flags)).all():
+        if sid is not None:
+            sets[kind].add(sid)

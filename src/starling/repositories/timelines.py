@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Delete,
+    Integer,
     Select,
     Table,
     and_,
@@ -298,33 +299,65 @@ def tag_follower_bucket(status_id: int, bucket: int, buckets: int) -> AnySelect:
 # ---- reading -----------------------------------------------------------------------------------
 
 
-def _reblog_original_visible(viewer_id: int | None, original: Any) -> ColumnElement[bool]:
+def _reblog_original_visible(viewer_id: int | ColumnElement[int] | None, original: Any,
+                              now: Any = None) -> ColumnElement[bool]:
     return or_(
         Status.reblog_of_id.is_(None),
         and_(
             original.id.is_not(None),
             visible_to(viewer_id, original),
-            not_muted_by(viewer_id, original),
+            not_muted_by(viewer_id, original, now),
             author_not_suspended(original),
         ),
     )
 
 
-async def home_timeline(session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+# The home timeline is the most frequent read: its statement is built once per page shape (which of
+# max_id / since_id / min_id are given) with bound parameters, instead of a new expression tree per request.
+_HOME_STATEMENTS: dict[tuple[bool, bool, bool], AnySelect] = {}
+
+
+def _home_statement(page: Page) -> AnySelect:
+    shape = (page.max_id is not None, page.since_id is not None, page.min_id is not None)
+    stmt = _HOME_STATEMENTS.get(shape)
+    if stmt is not None:
+        return stmt
+    viewer = bindparam("viewer", type_=BigInteger)
+    now = bindparam("now", type_=Mute.expires_at.type)
     original = aliased(Status)
+    key = HomeFeedEntry.status_id
     stmt = (
         select(Status)
         .join(HomeFeedEntry, HomeFeedEntry.status_id == Status.id)
         .outerjoin(original, original.id == Status.reblog_of_id)
         .where(
-            HomeFeedEntry.account_id == viewer_id,
-            visible_to(viewer_id),
-            not_muted_by(viewer_id),
+            HomeFeedEntry.account_id == viewer,
+            visible_to(viewer),
+            not_muted_by(viewer, Status, now),
             author_not_suspended(),
-            _reblog_original_visible(viewer_id, original),
+            _reblog_original_visible(viewer, original, now),
         )
     )
-    rows = list((await session.execute(paginate(stmt, HomeFeedEntry.status_id, page))).scalars())
+    if shape[0]:
+        stmt = stmt.where(key < bindparam("max_id", type_=BigInteger))
+    if shape[1]:
+        stmt = stmt.where(key > bindparam("since_id", type_=BigInteger))
+    if shape[2]:
+        stmt = stmt.where(key > bindparam("min_id", type_=BigInteger)).order_by(key.asc())
+    else:
+        stmt = stmt.order_by(key.desc())
+    stmt = stmt.limit(bindparam("limit", type_=Integer))
+    _HOME_STATEMENTS[shape] = stmt
+    return stmt
+
+
+async def home_timeline(session: AsyncSession, viewer_id: int, page: Page) -> list[Status]:
+    params: dict[str, Any] = {"viewer": viewer_id, "now": utcnow(), "limit": page.limit}
+    for name in ("max_id", "since_id", "min_id"):
+        value = getattr(page, name)
+        if value is not None:
+            params[name] = value
+    rows = list((await session.execute(_home_statement(page), params)).scalars())
     return newest_first(rows, page)
 
 

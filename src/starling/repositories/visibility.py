@@ -14,8 +14,9 @@ from starling.models.base import utcnow
 from starling.repositories.relationships import blocked_either_way, is_following
 
 
-def visible_to(viewer_id: int | None, status: Any = Status) -> ColumnElement[bool]:
-    """Condition: ``viewer_id`` may see the row of ``status`` (a Status entity or alias)."""
+def visible_to(viewer_id: int | ColumnElement[int] | None, status: Any = Status) -> ColumnElement[bool]:
+    """Condition: ``viewer_id`` may see the row of ``status`` (a Status entity or alias). ``viewer_id`` may
+    be a bound parameter, for a statement built once and run for many viewers."""
     if viewer_id is None:
         anyone: ColumnElement[bool] = status.visibility.in_(OPEN)
         return anyone
@@ -40,14 +41,17 @@ def visible_to(viewer_id: int | None, status: Any = Status) -> ColumnElement[boo
     )
 
 
-def not_muted_by(viewer_id: int | None, status: Any = Status) -> ColumnElement[bool]:
-    """Condition: the author is not muted (unexpired) by the viewer. For timelines, not for direct GETs."""
+def not_muted_by(
+    viewer_id: int | ColumnElement[int] | None, status: Any = Status, now: Any = None
+) -> ColumnElement[bool]:
+    """Condition: the author is not muted (unexpired) by the viewer. For timelines, not for direct GETs.
+    ``now`` (default: the current time) may be a bound parameter."""
     if viewer_id is None:
         return true()
     return ~exists().where(
         Mute.account_id == viewer_id,
         Mute.target_account_id == status.account_id,
-        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+        or_(Mute.expires_at.is_(None), Mute.expires_at > (utcnow() if now is None else now)),
     )
 
 
