@@ -59,11 +59,12 @@ class Settings(BaseSettings):
     # Overload protection (docs/OVERLOAD.md). Requests admitted at once per process; the rest queue
     # by priority (0 sign-in/posting/streaming, 1 signed-in reads, 2 anonymous/expensive reads).
     admission_enabled: bool = True
-    max_concurrency: int = Field(default=8, ge=1)
-    # Per priority 0, 1, 2: how many may wait, and how long (seconds, counted from the request's arrival)
-    # before being shed with a 503.
+    max_concurrency: int = Field(default=4, ge=1)
+    # Per priority 0, 1, 2: how many may wait, and how long (seconds, counted from the request's arrival):
+    # a request that cannot expect a slot within its deadline is shed with a 503 on arrival; one already
+    # queued is shed only at twice its deadline.
     admission_queue_limits: tuple[int, int, int] = (512, 256, 128)
-    admission_deadlines: tuple[float, float, float] = (5.0, 1.0, 0.25)
+    admission_deadlines: tuple[float, float, float] = (2.0, 0.5, 0.25)
     # Anonymous reads that would be shed are answered from responses at most this old (0 turns it off).
     stale_cache_ttl: float = Field(default=5.0, ge=0)
     stale_cache_entries: int = Field(default=512, ge=1)

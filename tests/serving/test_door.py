@@ -155,10 +155,10 @@ def _read_all(client: socket.socket) -> bytes:
 def test_the_thread_refuses_with_503_and_hands_over_the_rest(listening: socket.socket) -> None:
     clock = FakeClock()
     controller = full_controller(clock)
-    handed: queue.Queue[tuple[socket.socket, float]] = queue.Queue()
+    handed: queue.Queue[tuple[socket.socket, float, bool]] = queue.Queue()
     counts = DoorCounts()
 
-    def hand_over(batch: list[tuple[socket.socket, float]]) -> None:
+    def hand_over(batch: list[tuple[socket.socket, float, bool]]) -> None:
         for item in batch:
             handed.put(item)
 
@@ -171,8 +171,9 @@ def test_the_thread_refuses_with_503_and_hands_over_the_rest(listening: socket.s
         refused.close()
 
         admitted = _request(listening.getsockname()[1], HOME)
-        conn, accepted_at = handed.get(timeout=30)
+        conn, accepted_at, vetted = handed.get(timeout=30)
         assert accepted_at == clock.now
+        assert vetted  # judged and let in: admission does not judge it again
         assert counts.handed == 1 and counts.pending == 1
         # The head is still unread, for uvicorn to parse.
         conn.setblocking(True)
@@ -195,7 +196,7 @@ def _wait_for(condition: Callable[[], bool]) -> None:
 def test_the_door_waits_for_a_head_that_comes_after_the_connection(listening: socket.socket) -> None:
     clock = FakeClock()
     controller = full_controller(clock)
-    handed: queue.Queue[tuple[socket.socket, float]] = queue.Queue()
+    handed: queue.Queue[tuple[socket.socket, float, bool]] = queue.Queue()
     door = Door(listening, lambda batch: [handed.put(i) for i in batch] and None, lambda: controller,
                 counts=DoorCounts(), clock=clock, head_wait=60.0)
     door.start()
@@ -209,7 +210,8 @@ def test_the_door_waits_for_a_head_that_comes_after_the_connection(listening: so
         # Part of a head only: it goes in, and uvicorn waits for the rest.
         partial = socket.create_connection(listening.getsockname(), timeout=30)
         partial.sendall(HOME[:10])
-        conn, _ = handed.get(timeout=30)
+        conn, _, vetted = handed.get(timeout=30)
+        assert not vetted  # not judged: admission decides as for any request
         conn.close()
         partial.close()
         assert handed.empty()

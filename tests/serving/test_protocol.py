@@ -58,3 +58,42 @@ async def test_idle_keep_alive_connection_gets_one_more_answer_with_close() -> N
         writer.close()
         await asyncio.wait_for(shutdown, 5)
         server.started = False
+
+
+async def test_only_the_first_request_of_a_vetted_connection_is_marked_vetted() -> None:
+    from starling.web.middleware.admission import ARRIVED_KEY, VETTED_KEY
+
+    seen: list[dict[str, object]] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append({"vetted": scope.get(VETTED_KEY), "arrived": scope.get(ARRIVED_KEY)})
+        await _app(scope, receive, send)
+
+    config = uvicorn.Config(app, http=DrainingHttpToolsProtocol, lifespan="off", log_level="warning")
+    config.load()
+    server = uvicorn.Server(config)
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(1)
+    client = socket.create_connection(listening.getsockname())
+    conn, _ = listening.accept()
+    conn.setblocking(False)
+
+    def make() -> DrainingHttpToolsProtocol:
+        protocol = DrainingHttpToolsProtocol(config=config, server_state=server.server_state, app_state={})
+        protocol.adopt(123.0, True)  # as the accepting thread hands it over: accepted at 123, vetted
+        return protocol
+
+    loop = asyncio.get_running_loop()
+    await loop.connect_accepted_socket(make, conn)
+    client.setblocking(False)
+    reader, writer = await asyncio.open_connection(sock=client)
+    try:
+        assert b"200 ok" in await _request(reader, writer)
+        assert b"200 ok" in await _request(reader, writer)
+    finally:
+        writer.close()
+        listening.close()
+    assert seen[0] == {"vetted": True, "arrived": 123.0}
+    assert seen[1]["vetted"] is None  # a later request on the connection was not judged by the door
+    assert isinstance(seen[1]["arrived"], float) and seen[1]["arrived"] != 123.0

@@ -11,7 +11,8 @@ milliseconds whatever the event loop is doing. For each connection it:
 
 1. stamps the time it was accepted (the request's budget counts from there, see
    ``web.middleware.admission.ARRIVED_KEY``);
-2. reads the request head without consuming it (``MSG_PEEK``), waiting at most ``head_wait`` for it;
+2. reads the request head without consuming it (``MSG_PEEK``), waiting at most ``head_wait`` for it (a
+   head that comes after the connection restarts the clock: the request arrived then);
 3. asks the admission controller whether a request of that priority would be served within its
    deadline, given the requests queued and those already handed to the event loop but not yet there
    (:meth:`AdmissionController.door_verdict`);
@@ -19,7 +20,10 @@ milliseconds whatever the event loop is doing. For each connection it:
    otherwise ``503`` with ``Retry-After``, and closes the connection; the event loop never sees it.
    Only requests without a body are answered here (so nothing unread is left behind, which would turn
    the close into a reset); the others go in and the admission layer decides;
-5. otherwise hands the connection to the event loop, which serves it with uvicorn's protocol as usual.
+5. otherwise hands the connection to the event loop, which serves it with uvicorn's protocol as usual,
+   marked "vetted" when the door judged it and let it in: the admission layer does not judge it again on
+   arrival (a second verdict, after the time it took to reach the event loop, would turn a fast refusal
+   here into a slow one there).
 
 Health and metrics requests always go in. Without an admission controller (admission disabled) the door
 only accepts and stamps.
@@ -142,6 +146,7 @@ class Verdict:
     priority: int | None = None
     reason: str = ""
     stale: bool = False
+    vetted: bool = False  # judged by the admission policy and let in
 
 
 class DoorCounts:
@@ -168,7 +173,9 @@ def decide(head: Head | None, policy: Policy | None, pending: int, *, clock: Cal
         return Verdict(None)
     priority = classify(head.scope())
     reason = policy.door_verdict(priority, pending)
-    if not reason or head.has_body or head.method == "HEAD":  # HEAD: an answer without a body is uvicorn's job
+    if not reason:
+        return Verdict(None, priority, vetted=True)
+    if head.has_body or head.method == "HEAD":  # HEAD: an answer without a body is uvicorn's job
         return Verdict(None, priority)
     cache = policy.stale_cache
     if cache is not None and cache.enabled and head.method == "GET" and priority == 2:
@@ -178,17 +185,21 @@ def decide(head: Head | None, policy: Policy | None, pending: int, *, clock: Cal
     return Verdict(busy_response(policy.retry_after()), priority, reason)
 
 
+# What the door hands to the event loop: the connection, when it was accepted, and whether it was vetted.
+Handed = tuple[socket.socket, float, bool]
+
+
 class Door:
-    """The accepting thread of one worker. ``hand_over`` receives a batch of (connection, accepted_at)
-    from the thread and must pass them to the event loop (``loop.call_soon_threadsafe``)."""
+    """The accepting thread of one worker. ``hand_over`` receives a batch of (connection, accepted_at,
+    vetted) from the thread and must pass them to the event loop (``loop.call_soon_threadsafe``)."""
 
     def __init__(
         self,
         listen: socket.socket,
-        hand_over: Callable[[list[tuple[socket.socket, float]]], None],
+        hand_over: Callable[[list[Handed]], None],
         policy: Callable[[], Policy | None],
         *,
-        head_wait: float = 0.02,
+        head_wait: float = 0.25,
         counts: DoorCounts = COUNTS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -225,7 +236,7 @@ class Door:
         poller.register(self.listen.fileno(), select.POLLIN)
         try:
             while not self._stop.is_set():
-                batch: list[tuple[socket.socket, float]] = []
+                batch: list[Handed] = []
                 try:
                     self._round(poller, batch)
                 except Exception:
@@ -233,27 +244,28 @@ class Door:
                     log.exception("the accepting thread failed on a connection; going on")
                 self._flush(batch)
         finally:
-            rest = [(conn, at) for conn, at in self._waiting.values()]
+            rest = [(conn, at, False) for conn, at in self._waiting.values()]
             self._waiting.clear()
             self._flush(rest)
 
-    def _round(self, poller: select.poll, batch: list[tuple[socket.socket, float]]) -> None:
+    def _round(self, poller: select.poll, batch: list[Handed]) -> None:
         timeout_ms = 100 if not self._waiting else max(1, int(self.head_wait * 1000 / 2))
         for fd, _mask in poller.poll(timeout_ms):
             if fd == self.listen.fileno():
                 self._accept_all(poller, batch)
             elif fd in self._waiting:
-                conn, accepted_at = self._waiting.pop(fd)
+                conn, _accepted_at = self._waiting.pop(fd)
                 poller.unregister(fd)
-                self._handle(conn, accepted_at, batch)
+                # Its deadline counts from when its request arrived, not from when the client connected.
+                self._handle(conn, self.clock(), batch)
         now = self.clock()
         for fd, (conn, accepted_at) in list(self._waiting.items()):
             if now - accepted_at >= self.head_wait:
                 del self._waiting[fd]
                 poller.unregister(fd)
-                batch.append((conn, accepted_at))
+                batch.append((conn, accepted_at, False))
 
-    def _accept_all(self, poller: select.poll, batch: list[tuple[socket.socket, float]]) -> None:
+    def _accept_all(self, poller: select.poll, batch: list[Handed]) -> None:
         for _ in range(256):
             try:
                 conn, _addr = self.listen.accept()
@@ -270,7 +282,7 @@ class Door:
                 self._waiting[conn.fileno()] = (conn, accepted_at)
                 poller.register(conn.fileno(), select.POLLIN)
 
-    def _handle(self, conn: socket.socket, accepted_at: float, batch: list[tuple[socket.socket, float]], *,
+    def _handle(self, conn: socket.socket, accepted_at: float, batch: list[Handed], *,
                 first_try: bool = False) -> bool:
         """Decide about one connection; False when its head has not arrived yet (only on the first try)."""
         try:
@@ -278,7 +290,7 @@ class Door:
         except BlockingIOError:
             if first_try:
                 return False
-            batch.append((conn, accepted_at))  # still nothing: the event loop waits for it as usual
+            batch.append((conn, accepted_at, False))  # still nothing: the event loop waits for it as usual
             return True
         except OSError:
             conn.close()
@@ -295,18 +307,21 @@ class Door:
             log.exception("deciding at the door failed; the request goes in")
             verdict = Verdict(None)
         if verdict.answer is None or head is None:
-            batch.append((conn, accepted_at))
+            batch.append((conn, accepted_at, verdict.vetted))
             return True
         self._answer(conn, head, verdict, accepted_at)
         return True
 
     def _answer(self, conn: socket.socket, head: Head, verdict: Verdict, accepted_at: float) -> None:
         assert verdict.answer is not None
+        # As few system calls as possible: each one hands the interpreter lock back to the event loop, and
+        # getting it again costs this thread up to a switch interval while the event loop is busy.
         try:
             conn.recv(head.size)  # consume the head, so that closing sends FIN, not RST
-            conn.settimeout(0.5)
-            conn.sendall(verdict.answer)
-            conn.shutdown(socket.SHUT_WR)
+            sent = conn.send(verdict.answer)  # a fresh socket's buffer takes a short answer whole
+            if sent < len(verdict.answer):
+                conn.settimeout(0.5)
+                conn.sendall(verdict.answer[sent:])
         except OSError:
             pass
         finally:
@@ -322,12 +337,12 @@ class Door:
         metrics.HTTP_LATENCY.labels(method=head.method, route=route, status=status).observe(
             self.clock() - accepted_at)
 
-    def _flush(self, batch: list[tuple[socket.socket, float]]) -> None:
+    def _flush(self, batch: list[Handed]) -> None:
         if not batch:
             return
         self.counts.handed += len(batch)
         try:
             self.hand_over(batch)
         except RuntimeError:  # the event loop is closed: nobody will serve them
-            for conn, _at in batch:
+            for conn, _at, _vetted in batch:
                 conn.close()

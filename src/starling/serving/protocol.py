@@ -24,7 +24,7 @@ from typing import Any, cast
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from starling.serving.door import COUNTS
-from starling.web.middleware.admission import ARRIVED_KEY
+from starling.web.middleware.admission import ARRIVED_KEY, VETTED_KEY
 
 _drain = {"started": False}
 
@@ -41,11 +41,15 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
     _from_door = False
     _reached = False
     _arrived = 0.0
+    # The door judged the first request of this connection and let it in (VETTED_KEY); later ones: no.
+    _vetted = False
+    _first_vetted = False
 
-    def adopt(self, accepted_at: float) -> None:
+    def adopt(self, accepted_at: float, vetted: bool = False) -> None:
         """Mark a connection accepted by the door (before ``connection_made``)."""
         self.accepted_at = accepted_at
         self._from_door = True
+        self._first_vetted = vetted
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -75,11 +79,16 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self.accepted_at is not None:
             self._arrived, self.accepted_at = self.accepted_at, None
+            self._vetted, self._first_vetted = self._first_vetted, False
         else:
             self._arrived = time.monotonic()
+            self._vetted = False
 
     def on_headers_complete(self) -> None:
-        cast(dict[str, Any], self.scope)[ARRIVED_KEY] = self._arrived
+        scope = cast(dict[str, Any], self.scope)
+        scope[ARRIVED_KEY] = self._arrived
+        if self._vetted:
+            scope[VETTED_KEY] = True
         self._count_reached()
         super().on_headers_complete()
         if self._draining and self.cycle is not None:

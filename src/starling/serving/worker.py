@@ -77,14 +77,14 @@ class WorkerServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         config = self.config
 
-        async def adopt(conn: socket.socket, accepted_at: float) -> None:
+        async def adopt(conn: socket.socket, accepted_at: float, vetted: bool) -> None:
             def make() -> asyncio.Protocol:
                 protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
                     config=config, server_state=self.server_state, app_state=self.lifespan.state
                 )
                 mark = getattr(protocol, "adopt", None)
                 if mark is not None:
-                    mark(accepted_at)
+                    mark(accepted_at, vetted)
                 return protocol
 
             try:
@@ -95,21 +95,21 @@ class WorkerServer(uvicorn.Server):
 
         adopting: set[asyncio.Task[None]] = set()
 
-        def adopt_batch(batch: list[tuple[socket.socket, float]]) -> None:
-            for conn, accepted_at in batch:
-                task = loop.create_task(adopt(conn, accepted_at))
+        def adopt_batch(batch: list[tuple[socket.socket, float, bool]]) -> None:
+            for conn, accepted_at, vetted in batch:
+                task = loop.create_task(adopt(conn, accepted_at, vetted))
                 adopting.add(task)
                 task.add_done_callback(adopting.discard)
 
-        def hand_over(batch: list[tuple[socket.socket, float]]) -> None:
+        def hand_over(batch: list[tuple[socket.socket, float, bool]]) -> None:
             loop.call_soon_threadsafe(adopt_batch, batch)
 
         def policy() -> Any:
             return getattr(getattr(self._app, "state", None), "admission", None)
 
-        # The door thread needs the interpreter lock for a moment per connection; a busy event loop hands
-        # it over after this long (the default is 5 ms).
-        sys.setswitchinterval(0.001)
+        # The door thread needs the interpreter lock for a moment per connection, several times (each system
+        # call gives it up); a busy event loop hands it over after this long (the default is 5 ms).
+        sys.setswitchinterval(0.00025)
         self._door = Door(listen, hand_over, policy)
         self._door.start()
 

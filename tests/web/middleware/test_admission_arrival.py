@@ -9,7 +9,13 @@ import asyncio
 
 import pytest
 
-from starling.web.middleware.admission import ARRIVED_KEY, DOOR_MARGIN, AdmissionController, AdmissionMiddleware
+from starling.web.middleware.admission import (
+    ARRIVED_KEY,
+    DOOR_MARGIN,
+    PATIENCE,
+    AdmissionController,
+    AdmissionMiddleware,
+)
 from starling.web.middleware.classify import FIRST, LAST, NEXT
 from starling.web.middleware.context import request_info
 from tests.web.middleware.asgi import DummyApp, call, http_scope, until
@@ -146,3 +152,30 @@ async def test_more_urgent_arrivals_lengthen_the_expected_wait() -> None:
     assert controller.expected_wait(NEXT) == pytest.approx(0.1)
     controller.in_flight = 2
     assert controller.door_wait(NEXT, 1) == pytest.approx(0.2)
+
+
+async def test_a_vetted_request_is_not_judged_again_on_arrival() -> None:
+    clock = FakeClock()
+    controller = busy(clock, service_time=0.25)
+    # Arrived long ago and the wait is long: an unvetted request is refused at once ...
+    refused = await controller.acquire(NEXT, arrived=clock.now - 5.0)
+    assert (refused.admitted, refused.reason) == (False, "late")
+    # ... one the accepting thread already let in waits for a slot instead.
+    waiting = asyncio.create_task(controller.acquire(NEXT, arrived=clock.now - 5.0, vetted=True))
+    await until(lambda: controller.queued(NEXT) == 1)
+    controller.release(None)
+    assert (await waiting).admitted
+
+
+async def test_a_queued_request_is_served_after_its_deadline_until_its_patience_runs_out() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 5.0, 30.0), clock=clock)
+    assert (await controller.acquire(NEXT)).admitted  # the only slot
+    # Arrived 40 s ago: past its 30 s deadline, within its patience (PATIENCE x 30 s): it waits for a slot.
+    served = asyncio.create_task(controller.acquire(LAST, arrived=clock.now - 40.0, vetted=True))
+    await until(lambda: controller.queued(LAST) == 1)
+    controller.release(None)
+    assert (await served).admitted
+    # Arrived past its patience: shed at once.
+    late = await controller.acquire(LAST, arrived=clock.now - PATIENCE * 30.0 - 1.0, vetted=True)
+    assert (late.admitted, late.reason) == (False, "deadline")

@@ -5,8 +5,11 @@ At most ``capacity`` requests run at once. Others wait in the queue of their pri
 priority. A request is shed at once, with 503 and ``Retry-After``, when its queue is full, when it arrived longer
 than its priority's deadline ago ("late"), or (priorities 1 and 2) when the expected wait (waiters ahead
 times the recent time a request holds a slot, over the capacity) is longer than what is left of its
-deadline; a waiter still queued when its deadline passes is shed then. A shed
-anonymous read is answered from the stale cache when a recent copy exists.
+deadline. Once queued, a request is served: the decision to refuse is made when it arrives, so that every
+refusal is fast; only a waiter still queued at ``PATIENCE`` times its deadline (an estimate gone badly
+wrong) is shed then. A request the accepting thread already checked ("vetted", ``VETTED_KEY``) is not
+judged again on arrival here: it comes in unless its queue is full. A shed anonymous read is answered from
+the stale cache when a recent copy exists.
 
 Time counts from the moment the request arrived, not from the moment it reached this layer: the worker's
 HTTP protocol stamps each request (``ARRIVED_KEY`` in the scope; for the first request of a connection,
@@ -44,6 +47,10 @@ from starling.web.middleware.stale_cache import StaleCache
 BUSY_MESSAGE = "The server is busy, try again shortly"
 # Scope key: time.monotonic() when the request arrived (set by the worker's HTTP protocol).
 ARRIVED_KEY = "starling.arrived"
+# Scope key: True when the worker's accepting thread already judged this request and let it in.
+VETTED_KEY = "starling.vetted"
+# A queued request is shed only when it is still waiting at this multiple of its deadline (from arrival).
+PATIENCE = 2.0
 # The door refuses a request of priority 1 or 2 when its expected wait passes this share of its deadline.
 DOOR_MARGIN = 0.3
 # Seconds over which arrivals are counted for the arrival rates.
@@ -188,7 +195,7 @@ class AdmissionController:
             return deadline
         return deadline - max(0.0, self.clock() - arrived)
 
-    async def acquire(self, priority: int, arrived: float | None = None) -> Decision:
+    async def acquire(self, priority: int, arrived: float | None = None, *, vetted: bool = False) -> Decision:
         self._note_arrival(priority)
         if arrived is not None:
             self.note_entry(self.clock() - arrived)
@@ -199,19 +206,22 @@ class AdmissionController:
         if len(queue) >= self.queue_limits[priority]:
             return Decision(False, "queue_full")
         budget = self.budget(priority, arrived)
-        if budget <= 0 and self.deadlines[priority] > 0:
-            # It spent its time before it got here (in the accept queue, or behind a busy event loop).
-            return Decision(False, "late")
-        # Priority 0 (signing in, posting) is never refused on an estimate, only when its queue is full or
-        # its deadline has passed: refusing a post is worse than making it wait a little.
-        if budget <= 0 or (priority != PRIORITIES[0] and self.expected_wait(priority) > budget):
-            return Decision(False, "expected_wait")
+        if not vetted:
+            if budget <= 0 and self.deadlines[priority] > 0:
+                # It spent its time before it got here (in the accept queue, or behind a busy event loop).
+                return Decision(False, "late")
+            # Priority 0 (signing in, posting) is never refused on an estimate, only when its queue is full or
+            # its deadline has passed: refusing a post is worse than making it wait a little.
+            if budget <= 0 or (priority != PRIORITIES[0] and self.expected_wait(priority) > budget):
+                return Decision(False, "expected_wait")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue.append(waiter)
         self._gauge(priority)
         start = self.clock()
+        # Served when a slot frees; given up only past PATIENCE times the deadline (the estimate was wrong).
+        patience = max(0.0, budget + (PATIENCE - 1.0) * self.deadlines[priority])
         try:
-            await asyncio.wait({waiter}, timeout=budget)
+            await asyncio.wait({waiter}, timeout=patience)
         except asyncio.CancelledError:
             self._abandon(priority, waiter)
             raise
@@ -274,7 +284,7 @@ class AdmissionMiddleware:
             arrived = None
         else:
             metrics.ADMISSION_ENTRY_DELAY.labels(priority=str(priority)).observe(max(0.0, time.monotonic() - arrived))
-        decision = await self.controller.acquire(priority, arrived)
+        decision = await self.controller.acquire(priority, arrived, vetted=scope.get(VETTED_KEY) is True)
         cache_key = self._cache_key(scope, priority)
         if not decision.admitted:
             if cache_key is not None and self.cache is not None and await self.cache.serve(cache_key, send):
