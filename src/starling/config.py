@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     # Per priority 0, 1, 2: how many may wait, and how long (seconds, counted from the request's arrival):
     # a request that cannot expect a slot within its deadline is shed with a 503 on arrival; one already
     # queued is shed only at twice its deadline.
-    admission_queue_limits: tuple[int, int, int] = (512, 256, 128)
+    # Reads queue two slots' worth per process: a longer read queue only makes waits longer and less
+    # predictable (docs/RELIABILITY.md, drill 3); writes and sign-ins may wait in a long one.
+    admission_queue_limits: tuple[int, int, int] = (512, 8, 8)
     admission_deadlines: tuple[float, float, float] = (2.0, 0.5, 0.25)
     # Anonymous reads that would be shed are answered from responses at most this old (0 turns it off).
     stale_cache_ttl: float = Field(default=5.0, ge=0)

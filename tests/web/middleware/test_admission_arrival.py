@@ -179,3 +179,17 @@ async def test_a_queued_request_is_served_after_its_deadline_until_its_patience_
     # Arrived past its patience: shed at once.
     late = await controller.acquire(LAST, arrived=clock.now - PATIENCE * 30.0 - 1.0, vetted=True)
     assert (late.admitted, late.reason) == (False, "deadline")
+
+
+async def test_a_vetted_request_is_queued_even_when_its_queue_filled_up_meanwhile() -> None:
+    controller = AdmissionController(1, (10, 1, 1), (5.0, 5.0, 5.0))
+    assert (await controller.acquire(NEXT)).admitted  # the only slot
+    first = asyncio.create_task(controller.acquire(NEXT))
+    await until(lambda: controller.queued(NEXT) == 1)  # the queue (limit 1) is full
+    refused = await controller.acquire(NEXT)
+    assert (refused.admitted, refused.reason) == (False, "queue_full")
+    vetted = asyncio.create_task(controller.acquire(NEXT, vetted=True))
+    await until(lambda: controller.queued(NEXT) == 2)
+    controller.release(None)
+    controller.release(None)
+    assert (await first).admitted and (await vetted).admitted

@@ -8,7 +8,7 @@ times the recent time a request holds a slot, over the capacity) is longer than 
 deadline. Once queued, a request is served: the decision to refuse is made when it arrives, so that every
 refusal is fast; only a waiter still queued at ``PATIENCE`` times its deadline (an estimate gone badly
 wrong) is shed then. A request the accepting thread already checked ("vetted", ``VETTED_KEY``) is not
-judged again on arrival here: it comes in unless its queue is full. A shed anonymous read is answered from
+judged again on arrival here: it is queued even if its queue filled up meanwhile. A shed anonymous read is answered from
 the stale cache when a recent copy exists.
 
 Time counts from the moment the request arrived, not from the moment it reached this layer: the worker's
@@ -85,7 +85,7 @@ class AdmissionController:
     def __init__(
         self,
         capacity: int,
-        queue_limits: tuple[int, ...] = (512, 256, 128),
+        queue_limits: tuple[int, ...] = (512, 8, 8),
         deadlines: tuple[float, ...] = (5.0, 1.0, 0.25),
         *,
         initial_service_time: float = 0.05,
@@ -203,7 +203,9 @@ class AdmissionController:
             self.in_flight += 1
             return Decision(True)
         queue = self.queues[priority]
-        if len(queue) >= self.queue_limits[priority]:
+        # A vetted request was counted against the queue limit at the door; others vetted at the same moment
+        # may have filled the queue since, and refusing it now would be a slow refusal.
+        if len(queue) >= self.queue_limits[priority] and not vetted:
             return Decision(False, "queue_full")
         budget = self.budget(priority, arrived)
         if not vetted:
