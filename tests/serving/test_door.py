@@ -24,9 +24,10 @@ class FakeClock:
         return self.now
 
 
-def full_controller(clock: FakeClock, *, queued: int = 0) -> AdmissionController:
-    """One slot, taken; ``queued`` waiters of the last priority; 0.1 s per request. The door refuses a
-    signed-in read expected to wait more than 0.3 s (a share of its 1 s deadline), an anonymous one at 15 ms."""
+def full_controller(clock: FakeClock, *, queued: int = 1) -> AdmissionController:
+    """One slot, taken; ``queued`` waiters of the last priority (one by default: behind a queue no longer
+    than the slots, nothing is refused on an estimate); 0.1 s per request. The door refuses a signed-in read
+    expected to wait more than 0.3 s (a share of its 1 s deadline), an anonymous one at 15 ms."""
     controller = AdmissionController(1, (10, 10, 10), (5.0, 1.0, 0.05), initial_service_time=0.1, clock=clock)
     controller.in_flight = 1
     for _ in range(queued):
@@ -70,7 +71,7 @@ def test_a_free_slot_lets_everything_in() -> None:
 
 def test_a_read_that_would_wait_past_its_deadline_is_refused_at_the_door() -> None:
     clock = FakeClock()
-    # One slot busy, 0.1 s per request: the next anonymous read would wait 0.1 s > its 0.05 s.
+    # One slot busy, one read waiting, 0.1 s per request: the next anonymous read would wait 0.2 s > 0.05 s.
     verdict = decide(parse_head(PUBLIC), full_controller(clock), 0)
     assert verdict.answer is not None
     assert verdict.answer.startswith(b"HTTP/1.1 503 ")

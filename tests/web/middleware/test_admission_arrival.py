@@ -51,8 +51,7 @@ async def test_what_is_left_of_the_deadline_decides_the_expected_wait() -> None:
     # Expected wait 0.25 s: fine for a request that just arrived (0.6 s left) ...
     fresh = asyncio.create_task(controller.acquire(NEXT, arrived=clock.now))
     await until(lambda: controller.queued(NEXT) == 1)
-    # ... not for one that arrived 0.4 s ago (0.2 s left), even with nobody else waiting ahead of it.
-    controller.queues[NEXT].clear()
+    # ... not for one that arrived 0.4 s ago (0.2 s left), behind it (two rounds of the one slot: 0.5 s).
     old = await controller.acquire(NEXT, arrived=clock.now - 0.4)
     assert (old.admitted, old.reason) == (False, "expected_wait")
     fresh.cancel()
@@ -104,13 +103,14 @@ def test_the_door_counts_the_entry_delay_and_refuses_early() -> None:
     # The event loop has been taking 0.35 s to bring requests in. With a slot free, a request still comes in.
     controller.note_entry(0.35)
     assert controller.door_verdict(NEXT, 0) == ""
-    # All four slots taken: 0.35 s + 0.025 s of queue is more than the door's share (DOOR_MARGIN) of a
-    # signed-in read's 0.6 s, so the door refuses it; a post may still come in.
+    # All four slots taken and four reads waiting: 0.35 s + 0.125 s of queue is more than the door's share
+    # (DOOR_MARGIN) of a signed-in read's 0.6 s, so the door refuses it; a post may still come in.
     controller.in_flight = 4
-    assert 0.35 + 0.025 > DOOR_MARGIN * 0.6
+    controller.queues[NEXT].extend(object() for _ in range(4))  # type: ignore[misc]
+    assert 0.35 + 0.125 > DOOR_MARGIN * 0.6
     assert controller.door_verdict(NEXT, 0) == "expected_wait"
     assert controller.door_verdict(FIRST, 0) == ""
-    clock.now += 0.3  # the measured delay wears off
+    clock.now += 0.35  # the measured delay wears off
     assert controller.door_verdict(NEXT, 0) == ""
     # A full queue refuses whatever the estimate.
     controller.queue_limits = (10, 0, 10)
@@ -193,3 +193,17 @@ async def test_a_vetted_request_is_queued_even_when_its_queue_filled_up_meanwhil
     controller.release(None)
     controller.release(None)
     assert (await first).admitted and (await vetted).admitted
+
+
+def test_nothing_is_refused_on_an_estimate_behind_a_short_queue() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(2, (10, 10, 10), (5.0, 0.5, 0.25), initial_service_time=5.0, clock=clock)
+    controller.in_flight = 2
+    controller.note_entry(3.0)  # a reload is starting new workers: everything looks slow
+    # Two waiting (one round of the two slots): the estimate says far too long, but the queue is short.
+    controller.queues[NEXT].extend(object() for _ in range(1))  # type: ignore[misc]
+    assert controller.short_queue(NEXT)
+    assert controller.door_verdict(NEXT, 0) == ""
+    controller.queues[NEXT].append(object())  # type: ignore[arg-type]
+    assert not controller.short_queue(NEXT)
+    assert controller.door_verdict(NEXT, 0) == "expected_wait"

@@ -142,11 +142,22 @@ class AdmissionController:
     def door_wait(self, priority: int, pending: int) -> float:
         """Expected wait of a request of ``priority`` arriving now behind ``pending`` requests that are
         already in the process but not yet at this layer (their priority unknown: counted as ahead)."""
-        ahead = sum(len(q) for q in self.queues[: priority + 1]) + pending
-        free = self.capacity - self.in_flight
-        if ahead < free:
+        waiting = self.waiting_ahead(priority, pending)
+        if waiting <= 0:
             return 0.0
-        return (ahead - free + 1) / self.drain_rate(priority)
+        return waiting / self.drain_rate(priority)
+
+    def waiting_ahead(self, priority: int, pending: int = 0) -> int:
+        """How many requests would wait for a slot ahead of (and including) one of ``priority`` arriving now."""
+        ahead = sum(len(q) for q in self.queues[: priority + 1]) + pending
+        return ahead - (self.capacity - self.in_flight) + 1
+
+    def short_queue(self, priority: int, pending: int = 0) -> bool:
+        """At most one round of the slots waits ahead: the wait is about one request's time, whatever the
+        estimate says. Nothing is refused on an estimate then: with a few clients and a slow moment (a
+        reload starting new workers, say) the estimate swells while the queue stays short, and refusing
+        would fail requests that a moment's wait serves."""
+        return self.waiting_ahead(priority, pending) <= self.capacity
 
     def note_entry(self, delay: float) -> None:
         """A request reached this layer ``delay`` seconds after it arrived."""
@@ -175,8 +186,8 @@ class AdmissionController:
         limit = deadline if priority == PRIORITIES[0] else deadline * DOOR_MARGIN
         wait = self.door_wait(priority, pending)
         # With a slot free for it, it comes in however busy the event loop is (as inside: a free slot is
-        # always used); refusing would not make the loop any faster.
-        if wait > 0 and self.current_entry_delay() + wait > limit:
+        # always used); refusing would not make the loop any faster. Nor is it refused behind a short queue.
+        if wait > 0 and not self.short_queue(priority, pending) and self.current_entry_delay() + wait > limit:
             return "expected_wait"
         return ""
 
@@ -214,7 +225,8 @@ class AdmissionController:
                 return Decision(False, "late")
             # Priority 0 (signing in, posting) is never refused on an estimate, only when its queue is full or
             # its deadline has passed: refusing a post is worse than making it wait a little.
-            if budget <= 0 or (priority != PRIORITIES[0] and self.expected_wait(priority) > budget):
+            if budget <= 0 or (priority != PRIORITIES[0] and not self.short_queue(priority)
+                               and self.expected_wait(priority) > budget):
                 return Decision(False, "expected_wait")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue.append(waiter)
