@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     # Seconds between ":thump" heartbeats (SSE comment lines; pings on WebSockets).
     streaming_heartbeat: float = Field(default=15.0, gt=0)
     # How often a worker looks at the event table when no signal wakes it earlier (seconds).
-    streaming_poll_interval: float = Field(default=0.25, gt=0)
+    streaming_poll_interval: float = Field(default=0.1, gt=0)
     # Events waiting for one slow connection; past it the connection is closed (the client resumes).
     streaming_queue_size: int = Field(default=256, ge=1)
     # permessage-deflate on WebSockets: off by default (as Mastodon's streaming server), since every
