@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
 
 import uvicorn
 
 from starling.serving.protocol import DrainingHttpToolsProtocol
+from tests.support.uvicorn_server import running
 
 
 async def _app(scope: dict[str, object], receive: object, send: object) -> None:
@@ -18,22 +18,8 @@ async def _app(scope: dict[str, object], receive: object, send: object) -> None:
     await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
 
 
-@contextlib.asynccontextmanager
-async def _server() -> AsyncIterator[tuple[uvicorn.Server, int]]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(_app, http=DrainingHttpToolsProtocol, lifespan="off", log_level="warning",
-                            timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    config.load()
-    server.lifespan = config.lifespan_class(config)
-    await server.startup(sockets=[sock])
-    try:
-        yield server, port
-    finally:
-        if server.started:
-            await server.shutdown(sockets=[sock])
+def _server() -> contextlib.AbstractAsyncContextManager[tuple[uvicorn.Server, int]]:
+    return running(_app, http=DrainingHttpToolsProtocol)
 
 
 async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:

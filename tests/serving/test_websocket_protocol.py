@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from starling.serving import worker
 from starling.serving.websocket_protocol import Flag, LeanWebSocketProtocol, Mailbox
+from tests.support.uvicorn_server import running
 
 
 class App:
@@ -55,22 +54,8 @@ class App:
             await send({"type": "websocket.send", "text": "echo " + message["text"]})
 
 
-@contextlib.asynccontextmanager
-async def _server(app: App, **options: Any) -> AsyncIterator[tuple[uvicorn.Server, int]]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, ws=LeanWebSocketProtocol, lifespan="off", log_level="warning",
-                            timeout_graceful_shutdown=5, **options)
-    server = uvicorn.Server(config)
-    config.load()
-    server.lifespan = config.lifespan_class(config)
-    await server.startup(sockets=[sock])
-    try:
-        yield server, port
-    finally:
-        if server.started:
-            await server.shutdown(sockets=[sock])
+def _server(app: App, **options: Any) -> contextlib.AbstractAsyncContextManager[tuple[uvicorn.Server, int]]:
+    return running(app, ws=LeanWebSocketProtocol, **options)
 
 
 def _protocols(server: uvicorn.Server) -> list[LeanWebSocketProtocol]:

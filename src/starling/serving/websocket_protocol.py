@@ -24,14 +24,36 @@ from websockets.http11 import Request
 T = TypeVar("T")
 
 
-class Mailbox(Generic[T]):
-    """What the protocol uses of ``asyncio.Queue``: ``put_nowait``, ``get`` and ``empty``."""
+class _Waiters:
+    """The futures of whoever waits on an object; no list at all while nobody waits (most of the time)."""
 
-    __slots__ = ("_items", "_waiters")
+    __slots__ = ("_waiters",)
 
     def __init__(self) -> None:
-        self._items: list[T] = []
         self._waiters: list[asyncio.Future[None]] | None = None
+
+    def _new_waiter(self) -> asyncio.Future[None]:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        return waiter
+
+    def _drop_waiter(self, waiter: asyncio.Future[None]) -> None:
+        if self._waiters is not None:
+            self._waiters.remove(waiter)
+            if not self._waiters:
+                self._waiters = None
+
+
+class Mailbox(_Waiters, Generic[T]):
+    """What the protocol uses of ``asyncio.Queue``: ``put_nowait``, ``get`` and ``empty``."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items: list[T] = []
 
     def empty(self) -> bool:
         return not self._items
@@ -51,10 +73,7 @@ class Mailbox(Generic[T]):
 
     async def get(self) -> T:
         while not self._items:
-            waiter = asyncio.get_running_loop().create_future()
-            if self._waiters is None:
-                self._waiters = []
-            self._waiters.append(waiter)
+            waiter = self._new_waiter()
             try:
                 await waiter
             except asyncio.CancelledError:
@@ -63,20 +82,18 @@ class Mailbox(Generic[T]):
                     self._wake_one()
                 raise
             finally:
-                self._waiters.remove(waiter)
-                if not self._waiters:
-                    self._waiters = None
+                self._drop_waiter(waiter)
         return self._items.pop(0)
 
 
-class Flag:
+class Flag(_Waiters):
     """What the protocol uses of ``asyncio.Event``: ``set``, ``clear``, ``is_set`` and ``wait``."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("_set",)
 
     def __init__(self) -> None:
+        super().__init__()
         self._set = False
-        self._waiters: list[asyncio.Future[None]] | None = None
 
     def is_set(self) -> bool:
         return self._set
@@ -95,17 +112,12 @@ class Flag:
     async def wait(self) -> bool:
         if self._set:
             return True
-        waiter = asyncio.get_running_loop().create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(waiter)
+        waiter = self._new_waiter()
         try:
             await waiter
             return True
         finally:
-            self._waiters.remove(waiter)
-            if not self._waiters:
-                self._waiters = None
+            self._drop_waiter(waiter)
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
