@@ -40,9 +40,7 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
     accepted_at: float | None = None
     _from_door = False
     _reached = False
-    _arrived = 0.0
     # The door judged the first request of this connection and let it in (VETTED_KEY); later ones: no.
-    _vetted = False
     _first_vetted = False
 
     def adopt(self, accepted_at: float, vetted: bool = False) -> None:
@@ -76,19 +74,16 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):
             self.timeout_keep_alive_task = loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        super().on_message_begin()  # makes this request's scope
+        scope = cast(dict[str, Any], self.scope)
         if self.accepted_at is not None:
-            self._arrived, self.accepted_at = self.accepted_at, None
-            self._vetted, self._first_vetted = self._first_vetted, False
+            scope[ARRIVED_KEY], self.accepted_at = self.accepted_at, None
+            if self._first_vetted:
+                scope[VETTED_KEY], self._first_vetted = True, False
         else:
-            self._arrived = time.monotonic()
-            self._vetted = False
+            scope[ARRIVED_KEY] = time.monotonic()
 
     def on_headers_complete(self) -> None:
-        scope = cast(dict[str, Any], self.scope)
-        scope[ARRIVED_KEY] = self._arrived
-        if self._vetted:
-            scope[VETTED_KEY] = True
         self._count_reached()
         super().on_headers_complete()
         if self._draining and self.cycle is not None:

@@ -79,7 +79,7 @@ class WorkerServer(uvicorn.Server):
         gc.freeze()
 
     def _start_door(self, listen: socket.socket) -> None:
-        from starling.serving.door import COUNTS, Door
+        from starling.serving.door import COUNTS, Door, Handed
 
         loop = asyncio.get_running_loop()
         config = self.config
@@ -102,13 +102,13 @@ class WorkerServer(uvicorn.Server):
 
         adopting: set[asyncio.Task[None]] = set()
 
-        def adopt_batch(batch: list[tuple[socket.socket, float, bool]]) -> None:
+        def adopt_batch(batch: list[Handed]) -> None:
             for conn, accepted_at, vetted in batch:
                 task = loop.create_task(adopt(conn, accepted_at, vetted))
                 adopting.add(task)
                 task.add_done_callback(adopting.discard)
 
-        def hand_over(batch: list[tuple[socket.socket, float, bool]]) -> None:
+        def hand_over(batch: list[Handed]) -> None:
             loop.call_soon_threadsafe(adopt_batch, batch)
 
         def policy() -> Any:
