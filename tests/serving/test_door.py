@@ -123,6 +123,13 @@ def test_an_anonymous_read_is_answered_from_the_stale_cache() -> None:
     # Another URL has no copy: 503.
     other = decide(parse_head(head("GET /api/v1/timelines/public?limit=5 HTTP/1.1\n\n")), controller, 0, clock=clock)
     assert other.answer is not None and other.answer.startswith(b"HTTP/1.1 503 ")
+    # Unless the request (known by its address) is let in to renew that copy: one at a time.
+    first = decide(parse_head(head("GET /api/v1/timelines/public?limit=5 HTTP/1.1\n\n")), controller, 0,
+                   clock=clock, client=("192.0.2.1", 1000))
+    assert first.answer is None and first.vetted
+    assert cache.renewing("/api/v1/timelines/public?limit=5", ("192.0.2.1", 1000))
+    second = decide(parse_head(PUBLIC), controller, 0, clock=clock, client=("192.0.2.2", 1000))
+    assert second.stale
     # Too old a copy is not used.
     clock.now += 10
     assert not decide(parse_head(PUBLIC), controller, 0, clock=clock).stale

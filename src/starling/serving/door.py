@@ -47,7 +47,7 @@ import orjson
 
 from starling import metrics
 from starling.web.middleware.classify import bypasses, classify
-from starling.web.middleware.stale_cache import CachedResponse, StaleCache
+from starling.web.middleware.stale_cache import CachedResponse, StaleCache, client_of
 
 log = logging.getLogger("starling.serving")
 
@@ -166,9 +166,10 @@ class DoorCounts:
 COUNTS = DoorCounts()
 
 
-def decide(head: Head | None, policy: Policy | None, pending: int, *, clock: Callable[[], float] = time.monotonic
-           ) -> Verdict:
-    """The door's decision for one request head (pure: no sockets, no threads)."""
+def decide(head: Head | None, policy: Policy | None, pending: int, *, clock: Callable[[], float] = time.monotonic,
+           client: object = None) -> Verdict:
+    """The door's decision for one request head (pure: no sockets, no threads). ``client``: the address and
+    port it came from, which names the one request let in to renew a stale copy."""
     if head is None or policy is None or bypasses(head.path):
         return Verdict(None)
     priority = classify(head.scope())
@@ -179,7 +180,10 @@ def decide(head: Head | None, policy: Policy | None, pending: int, *, clock: Cal
         return Verdict(None, priority)
     cache = policy.stale_cache
     if cache is not None and cache.enabled and head.method == "GET" and priority == 2:
-        entry = cache.get(f"{head.path}?{head.query}")
+        key = f"{head.path}?{head.query}"
+        if client is not None and cache.claim_refresh(key, client_of(client)):
+            return Verdict(None, priority, vetted=True)  # it renews the copy: admission serves it at once
+        entry = cache.get(key)
         if entry is not None:
             return Verdict(stale_response(entry, max(0, int(clock() - entry.stored_at))), priority, reason, True)
     return Verdict(busy_response(policy.retry_after()), priority, reason)
@@ -211,8 +215,8 @@ class Door:
         self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # Accepted connections whose request head has not arrived yet: fd -> (socket, accepted_at).
-        self._waiting: dict[int, tuple[socket.socket, float]] = {}
+        # Accepted connections whose request head has not arrived yet: fd -> (socket, accepted_at, address).
+        self._waiting: dict[int, tuple[socket.socket, float, object]] = {}
 
     def start(self) -> None:
         # Non-blocking, as the other workers and the master expect of the shared socket (the flag belongs
@@ -244,7 +248,7 @@ class Door:
                     log.exception("the accepting thread failed on a connection; going on")
                 self._flush(batch)
         finally:
-            rest = [(conn, at, False) for conn, at in self._waiting.values()]
+            rest = [(conn, at, False) for conn, at, _address in self._waiting.values()]
             self._waiting.clear()
             self._flush(rest)
 
@@ -254,12 +258,12 @@ class Door:
             if fd == self.listen.fileno():
                 self._accept_all(poller, batch)
             elif fd in self._waiting:
-                conn, _accepted_at = self._waiting.pop(fd)
+                conn, _accepted_at, address = self._waiting.pop(fd)
                 poller.unregister(fd)
                 # Its deadline counts from when its request arrived, not from when the client connected.
-                self._handle(conn, self.clock(), batch)
+                self._handle(conn, self.clock(), address, batch)
         now = self.clock()
-        for fd, (conn, accepted_at) in list(self._waiting.items()):
+        for fd, (conn, accepted_at, _address) in list(self._waiting.items()):
             if now - accepted_at >= self.head_wait:
                 del self._waiting[fd]
                 poller.unregister(fd)
@@ -268,7 +272,7 @@ class Door:
     def _accept_all(self, poller: select.poll, batch: list[Handed]) -> None:
         for _ in range(256):
             try:
-                conn, _addr = self.listen.accept()
+                conn, address = self.listen.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # EMFILE and the like: let the loop breathe, try again on the next poll
@@ -278,11 +282,11 @@ class Door:
             conn.setblocking(False)
             with contextlib.suppress(OSError):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if not self._handle(conn, accepted_at, batch, first_try=True):
-                self._waiting[conn.fileno()] = (conn, accepted_at)
+            if not self._handle(conn, accepted_at, address, batch, first_try=True):
+                self._waiting[conn.fileno()] = (conn, accepted_at, address)
                 poller.register(conn.fileno(), select.POLLIN)
 
-    def _handle(self, conn: socket.socket, accepted_at: float, batch: list[Handed], *,
+    def _handle(self, conn: socket.socket, accepted_at: float, address: object, batch: list[Handed], *,
                 first_try: bool = False) -> bool:
         """Decide about one connection; False when its head has not arrived yet (only on the first try)."""
         try:
@@ -302,7 +306,7 @@ class Door:
         if head is None and first_try and len(data) < MAX_HEAD and b"\r\n\r\n" not in data:
             return False  # part of the head is still on its way
         try:
-            verdict = decide(head, self.policy(), self.counts.pending, clock=self.clock)
+            verdict = decide(head, self.policy(), self.counts.pending, clock=self.clock, client=address)
         except Exception:
             log.exception("deciding at the door failed; the request goes in")
             verdict = Verdict(None)

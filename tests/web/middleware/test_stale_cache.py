@@ -40,20 +40,65 @@ async def test_a_shed_anonymous_read_gets_the_recent_answer_marked_stale() -> No
 
     app.bodies[path] = b'[{"id":"2"}]'
     gate, holder = await hold_slot(app, mw)
-    clock.now += 3
+    clock.now += 2
     scope = http_scope(path, query="local=true")
     stale = await call(mw, scope)
 
     assert stale.status == 200
     assert stale.body == b'[{"id":"1"}]'
     assert stale.headers["x-starling-stale"] == "1"
-    assert stale.headers["age"] == "3"
+    assert stale.headers["age"] == "2"
     assert stale.headers["connection"] == "close"
     assert request_info(scope).stale is True
-    # Another query string is another answer: nothing cached, so it is shed.
+    # Another query string is another answer: nothing cached, so it is shed, once another request is
+    # already renewing a copy (one at a time).
+    assert mw.cache is not None and mw.cache.claim_refresh("/elsewhere?", ("192.0.2.1", 1))
     assert (await call(mw, http_scope(path, query="local=false"))).status == 503
     gate.set()
     await holder
+
+
+async def test_a_copy_past_half_its_ttl_is_renewed_by_one_request_served_at_once() -> None:
+    app, controller, mw, clock = setup(ttl=5.0)
+    path = "/api/v1/timelines/public"
+    app.bodies[path] = b"old"
+    assert (await call(mw, http_scope(path))).status == 200
+    gate, holder = await hold_slot(app, mw)  # the only slot is taken from now on
+    clock.now += 3
+    app.bodies[path] = b"new"
+    app.gate(path)
+    renewer = asyncio.create_task(call(mw, http_scope(path, client="198.51.100.1")))
+    await until(lambda: app.started.count(path) == 2)  # served although no slot was free
+    assert controller.in_flight == 2
+    # Meanwhile the others still get the old copy, marked stale: one renewal at a time.
+    meanwhile = await call(mw, http_scope(path, client="198.51.100.2"))
+    assert (meanwhile.status, meanwhile.body, meanwhile.headers["x-starling-stale"]) == (200, b"old", "1")
+    app.gates[path].set()
+    renewed = await renewer
+    assert (renewed.status, renewed.body) == (200, b"new") and "x-starling-stale" not in renewed.headers
+    after = await call(mw, http_scope(path, client="198.51.100.3"))
+    assert (after.body, after.headers["age"]) == (b"new", "0")
+    assert controller.in_flight == 1
+    gate.set()
+    await holder
+
+
+def test_one_renewal_at_a_time_and_an_abandoned_one_is_forgotten() -> None:
+    clock = FakeClock()
+    cache = StaleCache(ttl=5.0, clock=clock)
+    cache.put("/a?", 200, [], b"a")
+    assert not cache.claim_refresh("/a?", ("192.0.2.1", 1))  # fresh: nothing to renew
+    clock.now += 2.6
+    assert cache.claim_refresh("/a?", ("192.0.2.1", 1))
+    assert cache.renewing("/a?", ("192.0.2.1", 1)) and not cache.renewing("/a?", ("192.0.2.2", 1))
+    assert not cache.claim_refresh("/a?", ("192.0.2.2", 1))
+    assert not cache.claim_refresh("/missing?", ("192.0.2.2", 1))
+    cache.end_refresh("/a?", ("192.0.2.2", 1))  # not the holder's: nothing changes
+    assert cache.renewing("/a?", ("192.0.2.1", 1))
+    cache.end_refresh("/a?", ("192.0.2.1", 1))
+    assert cache.claim_refresh("/missing?", ("192.0.2.2", 1))
+    clock.now += 5.0  # never finished: after a whole ttl another request may renew
+    assert cache.claim_refresh("/a?", ("192.0.2.3", 1))
 
 
 async def test_answers_older_than_the_ttl_are_not_served() -> None:
@@ -62,6 +107,7 @@ async def test_answers_older_than_the_ttl_are_not_served() -> None:
     assert (await call(mw, http_scope(path))).status == 200
     gate, holder = await hold_slot(app, mw)
     clock.now += 6
+    assert mw.cache is not None and mw.cache.claim_refresh("/elsewhere?", ("192.0.2.1", 1))
     assert (await call(mw, http_scope(path))).status == 503
     gate.set()
     await holder

@@ -9,7 +9,8 @@ deadline. Once queued, a request is served: the decision to refuse is made when 
 refusal is fast; only a waiter still queued at ``PATIENCE`` times its deadline (an estimate gone badly
 wrong) is shed then. A request the accepting thread already checked ("vetted", ``VETTED_KEY``) is not
 judged again on arrival here: it is queued even if its queue filled up meanwhile. A shed anonymous read is answered from
-the stale cache when a recent copy exists.
+the stale cache when a recent copy exists; one request at a time renews a copy that is getting old
+(``StaleCache.claim_refresh``), served at once.
 
 Time counts from the moment the request arrived, not from the moment it reached this layer: the worker's
 HTTP protocol stamps each request (``ARRIVED_KEY`` in the scope; for the first request of a connection,
@@ -42,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starling import metrics
 from starling.web.middleware.classify import LAST, PRIORITIES, bypasses, classify, is_streaming
 from starling.web.middleware.context import request_info
-from starling.web.middleware.stale_cache import StaleCache
+from starling.web.middleware.stale_cache import StaleCache, client_of
 
 BUSY_MESSAGE = "The server is busy, try again shortly"
 # Scope key: time.monotonic() when the request arrived (set by the worker's HTTP protocol).
@@ -244,6 +245,11 @@ class AdmissionController:
         self._abandon(priority, waiter)
         return Decision(False, "deadline", waited=self.clock() - start)
 
+    def admit_now(self) -> Decision:
+        """Take a slot even when none is free (renewing a stale copy: one request at a time per process)."""
+        self.in_flight += 1
+        return Decision(True)
+
     def _abandon(self, priority: int, waiter: asyncio.Future[None]) -> None:
         if waiter.done() and not waiter.cancelled():
             # A slot was handed over just as the waiter gave up: pass it on.
@@ -298,8 +304,18 @@ class AdmissionMiddleware:
             arrived = None
         else:
             metrics.ADMISSION_ENTRY_DELAY.labels(priority=str(priority)).observe(max(0.0, time.monotonic() - arrived))
-        decision = await self.controller.acquire(priority, arrived, vetted=scope.get(VETTED_KEY) is True)
         cache_key = self._cache_key(scope, priority)
+        client = client_of(scope.get("client"))
+        # The one request renewing a stale copy (claimed at the door, or here) is served at once.
+        renewing = cache_key is not None and self.cache is not None and self.cache.renewing(cache_key, client)
+        if renewing:
+            decision = self.controller.admit_now()
+        else:
+            decision = await self.controller.acquire(priority, arrived, vetted=scope.get(VETTED_KEY) is True)
+            if (not decision.admitted and not decision.waited and cache_key is not None and self.cache is not None
+                    and self.cache.claim_refresh(cache_key, client)):
+                renewing = True
+                decision = self.controller.admit_now()
         if not decision.admitted:
             if cache_key is not None and self.cache is not None and await self.cache.serve(cache_key, send):
                 info.stale = True
@@ -335,6 +351,8 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             release()
+            if renewing and cache_key is not None and self.cache is not None:
+                self.cache.end_refresh(cache_key, client)
 
     def _cache_key(self, scope: Scope, priority: int) -> str | None:
         if self.cache is None or not self.cache.enabled or scope["type"] != "http":

@@ -3,10 +3,16 @@
 Only reads without any credential reach this cache (the classifier puts them in the last priority), so
 a cached answer never depends on who asked. Answers that set a cookie or say they are private are not
 kept. A stale answer carries ``X-Starling-Stale: 1`` and its ``Age``.
+
+Under a long overload every anonymous read is refused, so nothing would renew the copies and after
+``ttl`` seconds the refusals would all be 503s. So once a copy is past half its ``ttl`` (or missing), one
+request for it is let through to renew it (:meth:`claim_refresh`), served at once even if every slot is
+taken; one such request at a time per process, so renewing costs the server at most one slot.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -14,7 +20,16 @@ from dataclasses import dataclass
 
 from starlette.types import Message, Send
 
+# A copy older than this share of the ttl is renewed by the next request for it that would be refused.
+REFRESH_SHARE = 0.5
 _DROPPED_HEADERS = frozenset({b"date", b"set-cookie", b"x-request-id", b"age", b"connection"})
+
+
+def client_of(address: object) -> object:
+    """A client's address and port, as the ASGI scope and ``socket.accept`` give them (IPv6 adds fields)."""
+    if isinstance(address, (tuple, list)) and len(address) >= 2:
+        return (address[0], address[1])
+    return address
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,10 @@ class StaleCache:
         self.max_body = max_body
         self.clock = clock
         self._entries: OrderedDict[str, CachedResponse] = OrderedDict()
+        # The request renewing a copy now: (key, who asked (the client's address and port), since when).
+        # Claimed by the worker's accepting thread or the event loop, hence the lock.
+        self._refresh: tuple[str, object, float] | None = None
+        self._refresh_lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -64,6 +83,31 @@ class StaleCache:
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    def claim_refresh(self, key: str, client: object) -> bool:
+        """True when the request of ``client`` for ``key`` is to renew the copy: the copy is missing or past
+        half its ttl, and no other renewal is under way (one left unfinished for a whole ttl is forgotten)."""
+        if not self.enabled:
+            return False
+        now = self.clock()
+        with self._refresh_lock:
+            if self._refresh is not None and now - self._refresh[2] < self.ttl:
+                return False
+            entry = self._entries.get(key)
+            if entry is not None and now - entry.stored_at < self.ttl * REFRESH_SHARE:
+                return False
+            self._refresh = (key, client, now)
+            return True
+
+    def renewing(self, key: str, client: object) -> bool:
+        """True when this request (``client``) holds the claim to renew ``key``."""
+        claim = self._refresh
+        return claim is not None and claim[0] == key and claim[1] == client
+
+    def end_refresh(self, key: str, client: object) -> None:
+        with self._refresh_lock:
+            if self.renewing(key, client):
+                self._refresh = None
 
     def recorder(self, key: str) -> Callable[[Message], None]:
         """A callback that watches a response's messages and keeps a copy when it is worth keeping."""
