@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     # Structured logs: "json" (one object per line) in production, "text" for a terminal.
     log_format: Literal["json", "text"] = "text"
     metrics_enabled: bool = True
+    # Requests that write run on a thread of their own with its own event loop and connections (the
+    # write lane, docs/OVERLOAD.md): "auto" does so on SQLite, whose single write lock a transaction
+    # must not hold across turns of a busy event loop.
+    write_lane: Literal["auto", "on", "off"] = "auto"
+    # Largest request body (bytes) a write lane request may have; bigger ones (uploads) stay on the
+    # event loop, which reads them before their transaction begins.
+    write_lane_body_limit: int = Field(default=1024 * 1024, ge=0)
     # How long /health/ready waits for the database before answering 503.
     ready_timeout: float = Field(default=2.0, gt=0)
 
@@ -134,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def uses_write_lane(self) -> bool:
+        return self.write_lane == "on" or (self.write_lane == "auto" and self.is_sqlite)
 
 
 @lru_cache(maxsize=1)

@@ -91,6 +91,18 @@ RATELIMIT_STORE_ERRORS = Counter(
     "starling_ratelimit_store_errors_total",
     "Failures of the shared rate-limit store (Redis); the process counted locally instead.",
 )
+_LOCK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+WRITE_GATE_WAIT = Histogram(
+    "starling_db_write_gate_wait_seconds",
+    "SQLite: time a write transaction waited for the write gate (another transaction was writing).",
+    buckets=_LOCK_BUCKETS,
+)
+WRITE_GATE_HELD = Histogram(
+    "starling_db_write_gate_held_seconds",
+    "SQLite: time a write transaction held the write gate, from taking it to its end: how long it kept "
+    "every other writer waiting.",
+    buckets=_LOCK_BUCKETS,
+)
 JOB_LATENCY = Histogram(
     "starling_job_latency_seconds",
     "Time from a job's creation to its successful completion, by kind (fan_out_status: the fan-out lag).",

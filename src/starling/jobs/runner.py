@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from starling.adapters.db import unit_of_work
+from starling.adapters.loops import call_on
 from starling.jobs.registry import get_handler
 from starling.metrics import observe_job_done
 from starling.models import Job
@@ -49,11 +50,13 @@ class JobRunner:
         self.concurrency = concurrency
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        self._wake.set()
+        """Run due jobs now; callable from any thread (a commit on the write lane calls it)."""
+        call_on(self._loop, self._wake.set)
 
     async def claim(self) -> list[int]:
         now = utcnow()
@@ -183,8 +186,14 @@ class JobRunner:
                 pass
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self.run_forever(), name="starling-job-runner")
         self._task.add_done_callback(self._ended)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the runner was started on."""
+        return self._loop
 
     @property
     def task(self) -> asyncio.Task[None] | None:

@@ -33,6 +33,10 @@ def _wake_socket(path: str) -> socket.socket:
     return sock
 
 
+async def _until(event: asyncio.Event) -> None:
+    await event.wait()
+
+
 async def run_jobs(wake_path: str | None = None) -> int:
     """Run jobs until SIGTERM (exit status 0) or until the runner ends by itself (1).
 
@@ -55,10 +59,8 @@ async def run_jobs(wake_path: str | None = None) -> int:
 
     if sock is not None:
         loop.add_reader(sock.fileno(), on_wake)
-    container.runner.start()
-    runner = container.runner.task
-    assert runner is not None
-    stopped = asyncio.create_task(stop.wait())
+    runner = await container.start_jobs()
+    stopped = asyncio.ensure_future(_until(stop))
     try:
         await asyncio.wait({stopped, runner}, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -13,21 +13,26 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from starling.adapters.loops import call_on, running_loop
+
 log = logging.getLogger("starling.streaming")
 
 REDIS_CHANNEL = "starling:streaming"
 
-_listeners: list[Callable[[], None]] = []
+# Each listener with the event loop it belongs to (it is called there, whichever thread commits).
+_listeners: list[tuple[Callable[[], None], asyncio.AbstractEventLoop | None]] = []
 _publisher: RedisPublisher | None = None
 _publisher_checked = False
 
 
 def add_listener(callback: Callable[[], None]) -> Callable[[], None]:
-    _listeners.append(callback)
+    """Call ``callback`` after every commit that wrote events, on the event loop running now."""
+    entry = (callback, running_loop())
+    _listeners.append(entry)
 
     def remove() -> None:
-        if callback in _listeners:
-            _listeners.remove(callback)
+        if entry in _listeners:
+            _listeners.remove(entry)
 
     return remove
 
@@ -39,14 +44,19 @@ class RedisPublisher:
         self.url = url
         self._client: Any = None
         self._pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
-        if self._pending:
+        loop = running_loop()
+        if loop is None:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        if self._loop is not None and loop is not self._loop and not self._loop.is_closed():
+            call_on(self._loop, self.poke)  # the client belongs to that loop (a commit on the write lane)
+            return
+        if loop is not self._loop:
+            self._loop, self._client = loop, None
+        if self._pending:
             return
         self._pending = True
         self._task = loop.create_task(self._publish())
@@ -92,12 +102,19 @@ def _default_publisher() -> RedisPublisher | None:
     return _publisher
 
 
-def events_committed() -> None:
-    for callback in list(_listeners):
+def _guarded(callback: Callable[[], None]) -> Callable[[], None]:
+    def call() -> None:
         try:
             callback()
         except Exception:
             log.exception("streaming listener failed")
+
+    return call
+
+
+def events_committed() -> None:
+    for callback, loop in list(_listeners):
+        call_on(loop, _guarded(callback))
     publisher = _default_publisher()
     if publisher is not None:
         publisher.poke()

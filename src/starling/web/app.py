@@ -24,6 +24,7 @@ from starling.web.middleware import install_middleware
 from starling.web.middleware.activity import ActivityMiddleware
 from starling.web.middleware.logs import configure_logging
 from starling.web.middleware.readonly import ReadOnlyMiddleware
+from starling.web.middleware.write_lane import WriteLaneMiddleware
 from starling.web.responses import JSONResponse
 from starling.web.routes import ROUTERS
 
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         c = container or build_container(settings)
         app.state.container = c
         if own and settings.run_jobs_in_server:
-            c.runner.start()
+            await c.start_jobs()
         if own:
             await start_streaming(c)
         try:
@@ -74,8 +75,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     urls.set_media_base_url(settings.media_base_url)
     media_setup(settings)  # the storage this process's jobs use
     install_error_handlers(app)
-    # Innermost: a stream's handshake passes through every layer and skips routing; StreamingFront (in
-    # front of them all) then serves the open stream, so an idle one holds as little as it can.
+    # Innermost: a request that writes is handled on the write lane once every layer has admitted it.
+    app.add_middleware(WriteLaneMiddleware, body_limit=settings.write_lane_body_limit)
+    # A stream's handshake passes through every layer and skips routing; StreamingFront (in front of
+    # them all) then serves the open stream, so an idle one holds as little as it can.
     app.add_middleware(StreamingMiddleware)
     app.add_middleware(ReadOnlyMiddleware)
     app.add_middleware(ActivityMiddleware)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from starling.adapters.db import _write_intent
+from starling.adapters.db import done_writing, start_writing
 from starling.bootstrap import Container
 from starling.domain.errors import Forbidden, StarlingError, Unauthorized, Unprocessable
 from starling.domain.scopes import grants
@@ -62,8 +62,14 @@ class Ctx:
             raise Unauthorized("The access token is invalid")
         return self.viewer.user
 
+    async def start_writing(self) -> None:
+        """What the request read so far was only reading; its write transaction begins at the next statement."""
+        await start_writing(self.session)
+
     async def commit(self) -> None:
+        """End the request's write transaction; what the handler does after it only reads."""
         await self.session.commit()
+        done_writing()
         if self.session.info.pop(JOBS_ADDED, False):
             self.container.runner.wake()
 
@@ -79,25 +85,36 @@ def is_write(request: Request) -> bool:
 
 
 @asynccontextmanager
-async def open_session(container: Container, *, write: bool) -> AsyncIterator[AsyncSession]:
-    """A database session for one request; on SQLite a writing request takes the write lock up front,
-    so concurrent writers queue instead of failing when a read lock would be upgraded."""
-    async with container.sessions() as session:
-        if write and container.settings.is_sqlite:
-            reset = _write_intent.set(True)
-            try:
-                await session.connection()
-            finally:
-                _write_intent.reset(reset)
+async def open_session(container: Container) -> AsyncIterator[AsyncSession]:
+    """A database session for one request. A request that writes calls ``start_writing`` once it has
+    read what it needs to authenticate: on SQLite its write transaction, which holds the database's only
+    write lock, then begins at its first statement after that, never while it authenticates or while
+    its body arrives."""
+    async with container.current_sessions()() as session:
         yield session
 
 
 async def anonymous(request: Request) -> AsyncIterator[Ctx]:
     """Dependency for endpoints that never look at a bearer token (app registration, the token endpoint,
     server information): a stale token a client still sends must not turn them into a 401."""
+    async with _anonymous(request, writes_now=is_write(request)) as ctx:
+        yield ctx
+
+
+async def anonymous_reads_first(request: Request) -> AsyncIterator[Ctx]:
+    """As :func:`anonymous`, for a handler that reads and checks before it writes (the token endpoint checks
+    passwords): it calls ``ctx.start_writing()`` when its reads are done."""
+    async with _anonymous(request, writes_now=False) as ctx:
+        yield ctx
+
+
+@asynccontextmanager
+async def _anonymous(request: Request, *, writes_now: bool) -> AsyncIterator[Ctx]:
     reject_nul(request)
     container = get_container(request)
-    async with open_session(container, write=is_write(request)) as session:
+    async with open_session(container) as session:
+        if writes_now:
+            await start_writing(session)
         ctx = Ctx(request=request, container=container, session=session, viewer=None)
         try:
             yield ctx
@@ -159,7 +176,7 @@ def auth(
     async def dependency(request: Request) -> AsyncIterator[Ctx]:
         reject_nul(request)
         container = get_container(request)
-        async with open_session(container, write=is_write(request)) as session:
+        async with open_session(container) as session:
             viewer: Viewer | None = None
             raw = bearer_token(request)
             if raw is not None:
@@ -171,6 +188,8 @@ def auth(
                     raise Forbidden("This action is outside the authorized scopes")
                 if required and user and viewer.account is None:
                     raise Unprocessable("This method requires an authenticated user")
+            if is_write(request):
+                await start_writing(session)
             ctx = Ctx(request=request, container=container, session=session, viewer=viewer)
             try:
                 yield ctx

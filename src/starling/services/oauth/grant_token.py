@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -34,22 +35,34 @@ class TokenRequest:
     scope: str | None = None
 
 
-async def grant_token(session: AsyncSession, request: TokenRequest) -> tuple[AccessToken, str]:
-    """Returns the stored token and the raw token (shown to the client once)."""
+async def _nothing() -> None:
+    return None
+
+
+async def grant_token(
+    session: AsyncSession, request: TokenRequest, *, begin_writes: Callable[[], Awaitable[None]] = _nothing
+) -> tuple[AccessToken, str]:
+    """Returns the stored token and the raw token (shown to the client once).
+
+    ``begin_writes`` is awaited once everything this grant must read and check (the client, the code, the
+    password) has been read and checked, just before the first write: the caller can end its reads there,
+    so that checking a password never holds SQLite's write lock."""
     if not request.grant_type:
         raise invalid_request("The request is missing a required parameter: grant_type.")
     if request.grant_type not in GRANT_TYPES:
         raise OAuthError("unsupported_grant_type", "The authorization grant type is not supported by the server.")
     app = await authenticate_client(session, request.client_id, request.client_secret)
     if request.grant_type == "authorization_code":
-        return await _from_code(session, app, request)
+        return await _from_code(session, app, request, begin_writes)
     if request.grant_type == "password":
-        return await _from_password(session, app, request)
+        return await _from_password(session, app, request, begin_writes)
     scopes = requested_scopes(app, request.scope)
+    await begin_writes()
     return await issue_token(session, application_id=app.id, user_id=None, scopes=scopes)
 
 
-async def _from_code(session: AsyncSession, app: Application, request: TokenRequest) -> tuple[AccessToken, str]:
+async def _from_code(session: AsyncSession, app: Application, request: TokenRequest,
+                     begin_writes: Callable[[], Awaitable[None]]) -> tuple[AccessToken, str]:
     if not request.code:
         raise invalid_request("The request is missing a required parameter: code.")
     code = await find_code(session, request.code)
@@ -69,6 +82,7 @@ async def _from_code(session: AsyncSession, app: Application, request: TokenRequ
             raise invalid_grant("The code_verifier does not match the code_challenge.")
     elif request.code_verifier:
         raise invalid_grant("A code_verifier was given but the authorization request had no code_challenge.")
+    await begin_writes()
     if not await mark_code_used(session, code.id, now):
         raise invalid_grant()
     user = await get_user(session, code.user_id)
@@ -78,7 +92,8 @@ async def _from_code(session: AsyncSession, app: Application, request: TokenRequ
     return await issue_token(session, application_id=app.id, user_id=user.id, scopes=code.scopes.split())
 
 
-async def _from_password(session: AsyncSession, app: Application, request: TokenRequest) -> tuple[AccessToken, str]:
+async def _from_password(session: AsyncSession, app: Application, request: TokenRequest,
+                         begin_writes: Callable[[], Awaitable[None]]) -> tuple[AccessToken, str]:
     if not request.username or not request.password:
         raise invalid_request("The request is missing a required parameter: username and password.")
     scopes = requested_scopes(app, request.scope)
@@ -86,4 +101,5 @@ async def _from_password(session: AsyncSession, app: Application, request: Token
         user, _account = await authenticate(session, request.username, request.password)
     except (Unauthorized, Forbidden) as exc:
         raise invalid_grant(exc.message) from None
+    await begin_writes()
     return await issue_token(session, application_id=app.id, user_id=user.id, scopes=scopes)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from starling.adapters.db import reads_first
 from starling.domain.errors import Forbidden, Unauthorized
 from starling.repositories.instance import registrations_mode
 from starling.services.accounts.authenticate import authenticate
@@ -48,7 +49,8 @@ async def sign_in(request: Request, page: Page = Depends(page_context)) -> Respo
     next_url = safe_next(form.get("next"))
     login = form.get("login", "")
     try:
-        user, account = await authenticate(page.session, login, form.get("password", ""))
+        async with reads_first(page.session):  # signing in writes nothing: no write lock while hashing
+            user, account = await authenticate(page.session, login, form.get("password", ""))
     except (Unauthorized, Forbidden) as exc:
         return await sign_in_page(page, next_url=next_url, login=login, errors=[exc.message], status_code=422)
     page.sign_in(user, account)

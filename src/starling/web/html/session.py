@@ -28,7 +28,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from starling.adapters.db import unit_of_work
+from starling.adapters.db import done_writing, start_writing, unit_of_work
 from starling.bootstrap import Container
 from starling.config import Settings
 from starling.jobs.queue import JOBS_ADDED
@@ -70,7 +70,7 @@ class Signer:
 async def _stored_secret(container: Container) -> str:
     for _attempt in range(2):
         try:
-            async with unit_of_work(container.sessions) as session:
+            async with unit_of_work(container.current_sessions()) as session:
                 value = await get_setting(session, SECRET_SETTING)
                 if isinstance(value, str) and len(value) >= 32:
                     return value
@@ -204,6 +204,7 @@ class Page:
 
     async def commit(self) -> None:
         await self.session.commit()
+        done_writing()
         if self.session.info.pop(JOBS_ADDED, False):
             self.container.runner.wake()
 
@@ -224,7 +225,7 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
     """Dependency for server-rendered pages."""
     container = get_container(request)
     signer = Signer(await server_secret(container))
-    async with open_session(container, write=request.method not in _SAFE_METHODS) as session:
+    async with open_session(container) as session:
         web = decode_session(signer, request.cookies.get(COOKIE_NAME))
         page = Page(request=request, container=container, session=session, signer=signer,
                     web=web or WebSession.anonymous(), changed=web is None)
@@ -234,6 +235,8 @@ async def page_context(request: Request) -> AsyncIterator[Page]:
                 page.sign_out()
             else:
                 page.user, page.account = found
+        if request.method not in _SAFE_METHODS:
+            await start_writing(session)
         yield page
 
 
@@ -246,7 +249,7 @@ async def cookie_sign_in(request: Request) -> tuple[Account, int] | None:
     web = decode_session(signer, request.cookies.get(COOKIE_NAME))
     if web is None or web.user_id is None:
         return None
-    async with open_session(container, write=False) as session:
+    async with open_session(container) as session:
         page = Page(request=request, container=container, session=session, signer=signer, web=web)
         found = await _signed_in(page)
     return (found[1], stream_key(signer, web)) if found is not None else None

@@ -16,7 +16,7 @@ from starling.models import AccessToken
 from starling.services.oauth.errors import OAuthError, invalid_request
 from starling.services.oauth.grant_token import TokenRequest, grant_token
 from starling.services.oauth.revoke_token import revoke_token
-from starling.web.deps import Ctx, anonymous, auth
+from starling.web.deps import Ctx, anonymous, anonymous_reads_first, auth
 from starling.web.mastodon import urls
 from starling.web.params import Params, read_params
 from starling.web.responses import json_response
@@ -79,13 +79,14 @@ def _text(params: Params, key: str) -> str | None:
 
 
 @router.post("/oauth/token")
-async def token(request: Request, ctx: Ctx = Depends(anonymous)) -> Response:
+async def token(request: Request, ctx: Ctx = Depends(anonymous_reads_first)) -> Response:
     try:
         params, client_id, secret = await _read(request)
         fields = ("grant_type", "code", "redirect_uri", "code_verifier", "username", "password", "scope")
         values = {name: _text(params, name) for name in fields}
         issued, raw = await grant_token(
-            ctx.session, TokenRequest(client_id=client_id, client_secret=secret, **values)
+            ctx.session, TokenRequest(client_id=client_id, client_secret=secret, **values),
+            begin_writes=ctx.start_writing,
         )
     except OAuthError as exc:
         await ctx.session.rollback()
