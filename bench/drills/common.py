@@ -40,9 +40,11 @@ def drill_parser(description: str) -> argparse.ArgumentParser:
 
 def drill_env(*, port: int, data_dir: Path, database_url: str,
               extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The server's environment: no inherited STARLING_* setting, quiet logs, a fixed secret."""
+    """The server's environment: no inherited STARLING_* setting, quiet logs (``DRILL_SERVER_LOG_LEVEL=info``
+    keeps the access log, with ``--keep`` to read it afterwards), a fixed secret."""
     env = server_env(port=port, data_dir=data_dir, database_url=database_url)
-    env.update(STARLING_SECRET_KEY=SECRET, STARLING_LOG_LEVEL="warning", STARLING_DRAIN_TIMEOUT="20",
+    env.update(STARLING_SECRET_KEY=SECRET, STARLING_LOG_LEVEL=os.environ.get("DRILL_SERVER_LOG_LEVEL", "warning"),
+               STARLING_DRAIN_TIMEOUT="20",
                STARLING_START_TIMEOUT="60", PYTHONUNBUFFERED="1")
     env.update(extra or {})
     return env

@@ -28,7 +28,8 @@ def full_controller(clock: FakeClock, *, queued: int = 1) -> AdmissionController
     """One slot, taken; ``queued`` waiters of the last priority (one by default: behind a queue no longer
     than the slots, nothing is refused on an estimate); 0.1 s per request. The door refuses a signed-in read
     expected to wait more than 0.3 s (a share of its 1 s deadline), an anonymous one at 15 ms."""
-    controller = AdmissionController(1, (10, 10, 10), (5.0, 1.0, 0.05), initial_service_time=0.1, clock=clock)
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 1.0, 0.05), initial_service_time=0.1, clock=clock,
+                                     warm_up=0)
     controller.in_flight = 1
     for _ in range(queued):
         controller.queues[LAST].append(object())  # type: ignore[arg-type]
@@ -64,7 +65,8 @@ def test_parse_head_gives_up_on_incomplete_or_strange_heads(data: bytes) -> None
 
 def test_a_free_slot_lets_everything_in() -> None:
     clock = FakeClock()
-    controller = AdmissionController(2, (10, 10, 10), (5.0, 1.0, 0.05), initial_service_time=0.1, clock=clock)
+    controller = AdmissionController(2, (10, 10, 10), (5.0, 1.0, 0.05), initial_service_time=0.1, clock=clock,
+                                     warm_up=0)
     for data in (PUBLIC, HOME, POST):
         assert decide(parse_head(data), controller, 0).answer is None
 
@@ -86,7 +88,8 @@ def test_a_read_that_would_wait_past_its_deadline_is_refused_at_the_door() -> No
 
 def test_requests_already_inside_count_as_ahead() -> None:
     clock = FakeClock()
-    controller = AdmissionController(4, (10, 10, 10), (5.0, 1.0, 0.05), initial_service_time=0.1, clock=clock)
+    controller = AdmissionController(4, (10, 10, 10), (5.0, 1.0, 0.05), initial_service_time=0.1, clock=clock,
+                                     warm_up=0)
     # Four free slots; four connections handed in but not yet admitted take them all.
     assert decide(parse_head(HOME), controller, 3).answer is None
     assert controller.door_wait(NEXT, 4) == pytest.approx(0.025)

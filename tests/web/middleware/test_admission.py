@@ -22,7 +22,7 @@ def make(
     service_time: float = 0.05,
 ) -> tuple[DummyApp, AdmissionController, AdmissionMiddleware]:
     app = DummyApp()
-    controller = AdmissionController(capacity, queue_limits, deadlines, initial_service_time=service_time)
+    controller = AdmissionController(capacity, queue_limits, deadlines, initial_service_time=service_time, warm_up=0)
     return app, controller, AdmissionMiddleware(app, controller=controller, cache=cache)
 
 
@@ -131,6 +131,7 @@ async def test_a_waiter_is_shed_when_its_deadline_passes() -> None:
     hold = app.gate("/hold")
     holder = asyncio.create_task(call(mw, http_scope("/hold", token="t")))
     await until(lambda: app.started == ["/hold"])
+    controller.refused()  # the process is refusing requests: overloaded, so patience runs out
 
     answer = await call(mw, http_scope("/api/v1/timelines/public"))
 
@@ -143,7 +144,7 @@ async def test_a_waiter_is_shed_when_its_deadline_passes() -> None:
 
 
 async def test_expected_wait_grows_with_the_queue_ahead() -> None:
-    controller = AdmissionController(2, (100, 100, 100), (5.0, 1.0, 0.25), initial_service_time=0.1)
+    controller = AdmissionController(2, (100, 100, 100), (5.0, 1.0, 0.25), initial_service_time=0.1, warm_up=0)
     assert controller.expected_wait(LAST) == pytest.approx(0.05)
     for _ in range(5):
         controller.queues[LAST].append(asyncio.get_running_loop().create_future())
@@ -222,7 +223,7 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_the_slots_intact() -> Non
 
 
 async def test_slot_is_released_when_the_handler_fails() -> None:
-    controller = AdmissionController(1, (1, 1, 1), LONG)
+    controller = AdmissionController(1, (1, 1, 1), LONG, warm_up=0)
 
     async def broken(scope: object, receive: object, send: object) -> None:
         raise RuntimeError("boom")

@@ -13,6 +13,7 @@ from starling.web.middleware.admission import (
     ARRIVED_KEY,
     DOOR_MARGIN,
     PATIENCE,
+    WARM_UP,
     AdmissionController,
     AdmissionMiddleware,
 )
@@ -32,7 +33,7 @@ class FakeClock:
 def busy(clock: FakeClock, *, service_time: float = 0.1) -> AdmissionController:
     """One slot, already taken."""
     controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), initial_service_time=service_time,
-                                     clock=clock)
+                                     clock=clock, warm_up=0)
     controller.in_flight = 1
     return controller
 
@@ -72,14 +73,14 @@ async def test_posting_is_not_refused_on_an_estimate() -> None:
 
 async def test_a_free_slot_serves_even_a_late_request() -> None:
     clock = FakeClock()
-    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock)
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock, warm_up=0)
     decision = await controller.acquire(LAST, arrived=clock.now - 30)
     assert decision.admitted
 
 
 def test_the_entry_delay_is_a_peak_that_wears_off() -> None:
     clock = FakeClock()
-    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock)
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock, warm_up=0)
     controller.note_entry(0.2)
     controller.note_entry(0.05)
     assert controller.current_entry_delay() == pytest.approx(0.2)
@@ -91,14 +92,15 @@ def test_the_entry_delay_is_a_peak_that_wears_off() -> None:
 
 async def test_acquire_records_how_long_the_request_took_to_arrive() -> None:
     clock = FakeClock()
-    controller = AdmissionController(2, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock)
+    controller = AdmissionController(2, (10, 10, 10), (5.0, 0.6, 0.05), clock=clock, warm_up=0)
     assert (await controller.acquire(NEXT, arrived=clock.now - 0.12)).admitted
     assert controller.current_entry_delay() == pytest.approx(0.12)
 
 
 def test_the_door_counts_the_entry_delay_and_refuses_early() -> None:
     clock = FakeClock()
-    controller = AdmissionController(4, (10, 10, 10), (5.0, 0.6, 0.05), initial_service_time=0.1, clock=clock)
+    controller = AdmissionController(4, (10, 10, 10), (5.0, 0.6, 0.05), initial_service_time=0.1, clock=clock,
+                                     warm_up=0)
     assert controller.door_verdict(NEXT, 0) == ""
     # The event loop has been taking 0.35 s to bring requests in. With a slot free, a request still comes in.
     controller.note_entry(0.35)
@@ -119,7 +121,7 @@ def test_the_door_counts_the_entry_delay_and_refuses_early() -> None:
 
 async def test_the_middleware_takes_the_arrival_time_from_the_scope() -> None:
     app = DummyApp()
-    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05))
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 0.6, 0.05), warm_up=0)
     mw = AdmissionMiddleware(app, controller=controller)
     hold = app.gate("/hold")
     holder = asyncio.create_task(call(mw, http_scope("/hold", token="t")))
@@ -137,7 +139,8 @@ async def test_the_middleware_takes_the_arrival_time_from_the_scope() -> None:
 
 async def test_more_urgent_arrivals_lengthen_the_expected_wait() -> None:
     clock = FakeClock()
-    controller = AdmissionController(2, (10, 10, 10), (5.0, 1.0, 0.25), initial_service_time=0.1, clock=clock)
+    controller = AdmissionController(2, (10, 10, 10), (5.0, 1.0, 0.25), initial_service_time=0.1, clock=clock,
+                                     warm_up=0)
     # Two slots, 0.1 s each: 20 requests a second leave the queues.
     assert controller.expected_wait(NEXT) == pytest.approx(0.05)
     for _ in range(10):
@@ -169,20 +172,53 @@ async def test_a_vetted_request_is_not_judged_again_on_arrival() -> None:
 
 async def test_a_queued_request_is_served_after_its_deadline_until_its_patience_runs_out() -> None:
     clock = FakeClock()
-    controller = AdmissionController(1, (10, 10, 10), (5.0, 5.0, 30.0), clock=clock)
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 5.0, 30.0), clock=clock, warm_up=0)
     assert (await controller.acquire(NEXT)).admitted  # the only slot
     # Arrived 40 s ago: past its 30 s deadline, within its patience (PATIENCE x 30 s): it waits for a slot.
     served = asyncio.create_task(controller.acquire(LAST, arrived=clock.now - 40.0, vetted=True))
     await until(lambda: controller.queued(LAST) == 1)
     controller.release(None)
     assert (await served).admitted
-    # Arrived past its patience: shed at once.
+    # Arrived past its patience, while the process refuses requests (it is overloaded): shed at once.
+    controller.refused()
     late = await controller.acquire(LAST, arrived=clock.now - PATIENCE * 30.0 - 1.0, vetted=True)
     assert (late.admitted, late.reason) == (False, "deadline")
 
 
+async def test_a_calm_process_keeps_a_waiter_past_its_patience() -> None:
+    """Nothing refused lately: the process is slow for a moment (new workers starting), not overloaded, and a
+    request given up on would fail for nobody's gain. It waits for the next free slot."""
+    clock = FakeClock()
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 5.0, 0.01), clock=clock, warm_up=0)
+    assert controller.calm()
+    assert (await controller.acquire(NEXT)).admitted  # the only slot
+    waiting = asyncio.create_task(controller.acquire(LAST, arrived=clock.now - PATIENCE * 0.01 - 1.0, vetted=True))
+    await until(lambda: controller.queued(LAST) == 1)
+    await asyncio.sleep(0.05)  # several of its 10 ms waits have passed
+    assert not waiting.done() and controller.queued(LAST) == 1
+    controller.release(None)
+    assert (await waiting).admitted
+    # The moment the process refuses something, patience applies again.
+    refused = await controller.acquire(LAST, arrived=clock.now - 1.0)  # no slot, and its 10 ms are long gone
+    assert (refused.admitted, refused.reason) == (False, "late")
+    assert not controller.calm()
+    clock.now += 2.5  # ... until nothing has been refused for a while
+    assert controller.calm()
+
+
+async def test_a_calm_process_still_gives_up_in_the_end() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(1, (10, 10, 10), (5.0, 5.0, 0.01), clock=clock, warm_up=0)
+    assert (await controller.acquire(NEXT)).admitted
+    waiting = asyncio.create_task(controller.acquire(LAST, vetted=True))
+    await until(lambda: controller.queued(LAST) == 1)
+    clock.now += 1.0  # far past CALM_LIMIT times its 10 ms deadline
+    decision = await waiting
+    assert (decision.admitted, decision.reason) == (False, "deadline")
+
+
 async def test_a_vetted_request_is_queued_even_when_its_queue_filled_up_meanwhile() -> None:
-    controller = AdmissionController(1, (10, 1, 1), (5.0, 5.0, 5.0))
+    controller = AdmissionController(1, (10, 1, 1), (5.0, 5.0, 5.0), warm_up=0)
     assert (await controller.acquire(NEXT)).admitted  # the only slot
     first = asyncio.create_task(controller.acquire(NEXT))
     await until(lambda: controller.queued(NEXT) == 1)  # the queue (limit 1) is full
@@ -197,7 +233,8 @@ async def test_a_vetted_request_is_queued_even_when_its_queue_filled_up_meanwhil
 
 def test_nothing_is_refused_on_an_estimate_behind_a_short_queue() -> None:
     clock = FakeClock()
-    controller = AdmissionController(2, (10, 10, 10), (5.0, 0.5, 0.25), initial_service_time=5.0, clock=clock)
+    controller = AdmissionController(2, (10, 10, 10), (5.0, 0.5, 0.25), initial_service_time=5.0, clock=clock,
+                                     warm_up=0)
     controller.in_flight = 2
     controller.note_entry(3.0)  # a reload is starting new workers: everything looks slow
     # Two waiting (one round of the two slots): the estimate says far too long, but the queue is short.
@@ -207,3 +244,26 @@ def test_nothing_is_refused_on_an_estimate_behind_a_short_queue() -> None:
     controller.queues[NEXT].append(object())  # type: ignore[arg-type]
     assert not controller.short_queue(NEXT)
     assert controller.door_verdict(NEXT, 0) == "expected_wait"
+
+
+def test_a_new_process_refuses_only_on_a_full_queue_until_its_timings_mean_something() -> None:
+    """A new worker's first requests are slow and arrive all at once (a reload moves every client to it):
+    estimates made of them would refuse a load the worker serves a moment later."""
+    clock = FakeClock()
+    controller = AdmissionController(1, (10, 10, 3), (5.0, 0.5, 0.25), initial_service_time=5.0, clock=clock)
+    controller.in_flight = 1
+    controller.note_entry(3.0)  # and its event loop is slow to bring requests in
+    for _ in range(2):
+        controller.queues[LAST].append(object())  # type: ignore[arg-type]
+    assert not controller.warm
+    assert controller.door_verdict(LAST, 10) == ""
+    controller.queues[LAST].append(object())  # type: ignore[arg-type]
+    assert controller.door_verdict(LAST, 0) == "queue_full"
+    controller.queues[LAST].pop()
+    spare = AdmissionController(1, (10, 10, 10), (5.0, 0.5, 0.25), clock=clock)
+    spare.in_flight = WARM_UP
+    for _ in range(WARM_UP):
+        spare.release(0.01)
+    assert spare.completed == WARM_UP and spare.warm
+    controller.completed = spare.completed
+    assert controller.door_verdict(LAST, 10) == "expected_wait"

@@ -19,7 +19,7 @@ class FakeClock:
 def setup(ttl: float = 5.0) -> tuple[DummyApp, AdmissionController, AdmissionMiddleware, FakeClock]:
     clock = FakeClock()
     app = DummyApp()
-    controller = AdmissionController(1, (10, 10, 0), (30.0, 30.0, 30.0))
+    controller = AdmissionController(1, (10, 10, 0), (30.0, 30.0, 30.0), warm_up=0)
     cache = StaleCache(ttl=ttl, max_entries=8, clock=clock)
     return app, controller, AdmissionMiddleware(app, controller=controller, cache=cache), clock
 

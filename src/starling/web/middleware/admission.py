@@ -50,8 +50,15 @@ BUSY_MESSAGE = "The server is busy, try again shortly"
 ARRIVED_KEY = "starling.arrived"
 # Scope key: True when the worker's accepting thread already judged this request and let it in.
 VETTED_KEY = "starling.vetted"
-# A queued request is shed only when it is still waiting at this multiple of its deadline (from arrival).
+# A queued request is shed only when it is still waiting at this multiple of its deadline (from arrival),
+# and only while the process is refusing requests (overloaded): see AdmissionController.calm.
 PATIENCE = 2.0
+# The process counts as overloaded for this long after it last refused a request.
+CALM_AFTER = 2.0
+# While calm, a queued request still gives up at this multiple of its deadline (from the time it queued).
+CALM_LIMIT = 20.0
+# Requests a process completes before it refuses on estimates (its timings are those of a cold start).
+WARM_UP = 32
 # The door refuses a request of priority 1 or 2 when its expected wait passes this share of its deadline.
 DOOR_MARGIN = 0.3
 # Seconds over which arrivals are counted for the arrival rates.
@@ -90,6 +97,7 @@ class AdmissionController:
         deadlines: tuple[float, ...] = (5.0, 1.0, 0.25),
         *,
         initial_service_time: float = 0.05,
+        warm_up: int = WARM_UP,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if capacity < 1:
@@ -113,6 +121,11 @@ class AdmissionController:
         self.arrival_rates = [0.0, 0.0, 0.0]
         self._arrivals = [0, 0, 0]
         self._rate_since = clock()
+        # When this process last refused a request (here or at the door): see calm().
+        self.last_refusal = -math.inf
+        # Requests completed so far: until ``warm_up`` of them, nothing is refused on an estimate.
+        self.completed = 0
+        self.warm_up = warm_up
 
     def queued(self, priority: int | None = None) -> int:
         if priority is not None:
@@ -175,10 +188,35 @@ class AdmissionController:
         """
         return max(0.0, self.entry_delay - (self.clock() - self.entry_seen_at))
 
+    def refused(self) -> None:
+        self.last_refusal = self.clock()
+
+    def calm(self) -> bool:
+        """No request was refused lately: the process is not overloaded, only slow for a moment (new workers
+        starting, caches filling). A queued request is then not given up on at its patience: refusing it
+        would fail a request that the next free slot serves, and nobody else would gain from it."""
+        return self.clock() - self.last_refusal > CALM_AFTER
+
     def door_verdict(self, priority: int, pending: int) -> str:
         """Why a request of ``priority`` arriving now would be shed ("" when it should come in)."""
+        reason = self._door_reason(priority, pending)
+        if reason:
+            self.refused()
+        return reason
+
+    @property
+    def warm(self) -> bool:
+        """Enough requests completed for the timings to mean something. A new worker's first requests are
+        slow (connections to open, statements and templates to compile) and they all arrive at once (a
+        reload moves every client to it): an estimate made of them would refuse a load the worker serves
+        a second later. Until then only a full queue refuses."""
+        return self.completed >= self.warm_up
+
+    def _door_reason(self, priority: int, pending: int) -> str:
         if len(self.queues[priority]) >= self.queue_limits[priority]:
             return "queue_full"
+        if not self.warm:
+            return ""
         deadline = self.deadlines[priority]
         if deadline <= 0 and self.in_flight >= self.capacity:
             return "expected_wait"
@@ -208,6 +246,12 @@ class AdmissionController:
         return deadline - max(0.0, self.clock() - arrived)
 
     async def acquire(self, priority: int, arrived: float | None = None, *, vetted: bool = False) -> Decision:
+        decision = await self._acquire(priority, arrived, vetted)
+        if not decision.admitted:
+            self.refused()
+        return decision
+
+    async def _acquire(self, priority: int, arrived: float | None, vetted: bool) -> Decision:
         self._note_arrival(priority)
         if arrived is not None:
             self.note_entry(self.clock() - arrived)
@@ -220,7 +264,7 @@ class AdmissionController:
         if len(queue) >= self.queue_limits[priority] and not vetted:
             return Decision(False, "queue_full")
         budget = self.budget(priority, arrived)
-        if not vetted:
+        if not vetted and self.warm:
             if budget <= 0 and self.deadlines[priority] > 0:
                 # It spent its time before it got here (in the accept queue, or behind a busy event loop).
                 return Decision(False, "late")
@@ -233,10 +277,14 @@ class AdmissionController:
         queue.append(waiter)
         self._gauge(priority)
         start = self.clock()
-        # Served when a slot frees; given up only past PATIENCE times the deadline (the estimate was wrong).
-        patience = max(0.0, budget + (PATIENCE - 1.0) * self.deadlines[priority])
+        # Served when a slot frees; given up only past PATIENCE times the deadline (the estimate was wrong),
+        # and then only while requests are being refused: a calm process keeps waiting (up to CALM_LIMIT).
+        deadline = self.deadlines[priority]
+        patience = max(0.0, budget + (PATIENCE - 1.0) * deadline)
         try:
             await asyncio.wait({waiter}, timeout=patience)
+            while not waiter.done() and self.calm() and self.clock() - start < CALM_LIMIT * deadline:
+                await asyncio.wait({waiter}, timeout=max(deadline, 0.01))
         except asyncio.CancelledError:
             self._abandon(priority, waiter)
             raise
@@ -265,6 +313,7 @@ class AdmissionController:
     def release(self, service_time: float | None) -> None:
         if service_time is not None:
             self.service_time += 0.2 * (service_time - self.service_time)
+            self.completed += 1
         for priority, queue in enumerate(self.queues):
             while queue:
                 waiter = queue.popleft()
@@ -312,7 +361,7 @@ class AdmissionMiddleware:
             decision = self.controller.admit_now()
         else:
             decision = await self.controller.acquire(priority, arrived, vetted=scope.get(VETTED_KEY) is True)
-            if (not decision.admitted and not decision.waited and cache_key is not None and self.cache is not None
+            if (not decision.admitted and cache_key is not None and self.cache is not None
                     and self.cache.claim_refresh(cache_key, client)):
                 renewing = True
                 decision = self.controller.admit_now()
