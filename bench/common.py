@@ -616,8 +616,15 @@ class Bench:
             self._port = free_port()
         return server_env(port=self._port, data_dir=self.workdir / "data", database_url=self.db.url)
 
-    async def start_server(self) -> Server:
-        self.server = Server(self.env(), self.workers, self.workdir / "server.log")
+    async def start_server(self, *, summed_metrics: bool = False) -> Server:
+        """``summed_metrics``: every worker writes its metrics to one folder, so that ``/metrics`` on any of
+        them gives the whole server's (``PROMETHEUS_MULTIPROC_DIR``)."""
+        env = self.env()
+        if summed_metrics:
+            folder = self.workdir / "prometheus"
+            folder.mkdir(exist_ok=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        self.server = Server(env, self.workers, self.workdir / "server.log")
         self.timings["server_start_s"] = round(await self.server.start(), 2)
         log(f"{self.name}: server up on {self.server.base_url}, pids {self.server.pids()}")
         return self.server

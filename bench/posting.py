@@ -36,6 +36,7 @@ from bench.common import (
     statements_per_request,
     wait_for_quiet,
 )
+from bench.scrape import metrics_text, write_gate
 from bench.seed import Seeder
 
 TARGET_POSTS_S = 300.0
@@ -70,6 +71,7 @@ async def one_run(raw: Raw, server: Server, args: Any, tokens_file: Path, workdi
     stop = asyncio.Event()
     started = time.monotonic()
     sampler = asyncio.create_task(sample_backlog(raw, stop, started, samples))
+    scraped_before = await metrics_text(server.base_url)
     wrk = await asyncio.to_thread(
         run_wrk, server.base_url, "/api/v1/statuses", tokens_file=tokens_file, duration=duration,
         connections=args.connections, threads=args.wrk_threads, method="POST", body="status", server=server,
@@ -77,6 +79,7 @@ async def one_run(raw: Raw, server: Server, args: Any, tokens_file: Path, workdi
     )
     stop.set()
     await sampler
+    scraped_after = await metrics_text(server.base_url)
     at_end = await backlog(raw)
     by_kind = await raw.fetch("SELECT kind, count(*) FROM jobs WHERE failed_at IS NULL GROUP BY kind ORDER BY kind")
     left, drain_s = await drain(raw, args.drain_timeout)
@@ -100,6 +103,9 @@ async def one_run(raw: Raw, server: Server, args: Any, tokens_file: Path, workdi
         "newest_50_fully_delivered": not short,
         "newest_50_short": len(short),
         "wrk": wrk.as_dict(),
+        # SQLite: how long write transactions (posts, and the job runner's) waited for the write gate and
+        # held it, as the server measured them during the posting (not the drain).
+        "write_gate": write_gate(scraped_before, scraped_after),
     }
 
 
@@ -126,7 +132,7 @@ async def run(args: Any) -> dict[str, Any]:
         result["seed"] = {**seeder.timings, "total_s": round(time.monotonic() - seed_started, 2),
                           "accounts": args.accounts, "posters": args.posters, "followers_each": args.followers}
         tokens_file = accounts.write_tokens(bench.workdir / "tokens.txt", range(args.posters))
-        server = await bench.start_server()
+        server = await bench.start_server(summed_metrics=True)
         warm = await one_run(raw, server, args, tokens_file, bench.workdir, args.followers, args.warmup)
         log(f"warm-up: {warm['posts_s']} posts/s, drained in {warm['drain_s']} s")
 
@@ -137,7 +143,7 @@ async def run(args: Any) -> dict[str, Any]:
             one["server_rss_mb"] = server.memory()["rss_mb"]
             log(f"run {i + 1}: {one['posts_s']} posts/s, backlog at end {one['backlog_end']}, drained in "
                 f"{one['drain_s']} s, p99 {one['wrk']['p99_ms']} ms, errors {one['wrk']['errors']}, "
-                f"cpu {one['wrk']['cpu']}")
+                f"cpu {one['wrk']['cpu']}, write gate {one['write_gate']}")
             return one
 
         runs, discarded = await clean_runs(args.runs, attempt,

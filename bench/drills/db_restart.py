@@ -175,7 +175,9 @@ async def run_drill(*, workers: int = 2, concurrency: int = 6, warmup: float = 8
             "failures": {
                 "before_stop": len(before), "while_down": len(during), "after_start": len(later),
                 "while_down_by_kind": _kinds(during), "after_start_by_kind": _kinds(later),
-                "examples": [f"{o.op}: {o.error or o.status} {o.detail}" for o in (during + later)[:4]],
+                "examples": [f"{o.op}: {o.error or o.status} {o.detail}" for o in during[:4]],
+                "after_start_examples": [f"{o.op} at +{o.started - start_end:.2f} s: {o.error or o.status} {o.detail}"
+                                         for o in later[:4]],
             },
             "answers_ok_while_down": ok_while_down,
             "first_success_after_start_s": round(first_ok - start_end, 3) if first_ok else None,

@@ -37,6 +37,7 @@ import httpx
 from bench.common import CpuMeter, Raw, log, wait_for_quiet
 from bench.drills.common import Workspace, drill_parser, finish, header, print_figures
 from bench.drills.load import GeneratorSpec, latency_figures, ms, percentile, run_generators, source_ips
+from bench.scrape import WRITE_GATE, between, histogram, metrics_text
 from bench.seed import Seeder
 
 MIX = {"post": 5.0, "home": 35.0, "public": 60.0}
@@ -105,23 +106,13 @@ def analyse(records: list[list[Any]], start: float, end: float) -> dict[str, Any
 
 
 def scrape(text: str) -> dict[str, dict[str, float]]:
-    """Request-duration buckets summed over routes into admitted / shed / stale, and the shed counters."""
-    out: dict[str, dict[str, float]] = {"admitted": {}, "shed": {}, "stale": {}, "entry": {}, "shed_total": {},
-                                        "gate_wait": {}, "gate_held": {}}
-    gates = {"starling_db_write_gate_wait_seconds_bucket{": "gate_wait",
-             "starling_db_write_gate_held_seconds_bucket{": "gate_held"}
+    """Request-duration buckets summed over routes into admitted / shed / stale, the entry delay, the shed
+    counters and the write gate's histograms."""
+    out: dict[str, dict[str, float]] = {"admitted": {}, "shed": {}, "stale": {}, "shed_total": {},
+                                        "entry": histogram(text, "starling_admission_entry_delay_seconds")}
+    for key, name in WRITE_GATE.items():
+        out[f"gate_{key}"] = histogram(text, name)
     for line in text.splitlines():
-        gate = next((group for prefix, group in gates.items() if line.startswith(prefix)), None)
-        if gate is not None:
-            labels, _, value = line.rpartition(" ")
-            le = labels.split('le="', 1)[1].split('"', 1)[0]
-            out[gate][le] = out[gate].get(le, 0.0) + float(value)
-            continue
-        if line.startswith("starling_admission_entry_delay_seconds_bucket{"):
-            labels, _, value = line.rpartition(" ")
-            le = labels.split('le="', 1)[1].split('"', 1)[0]
-            out["entry"][le] = out["entry"].get(le, 0.0) + float(value)
-            continue
         if line.startswith("starling_http_request_duration_seconds_bucket{"):
             labels, _, value = line.rpartition(" ")
             route = labels.split('route="', 1)[1].split('"', 1)[0]
@@ -139,22 +130,8 @@ def scrape(text: str) -> dict[str, dict[str, float]]:
 
 def server_side(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Counts and bucket-bounded percentiles, as the server measured them, between two scrapes."""
-
-    def bound(group: str, q: float) -> str | None:
-        buckets = {le: after[group].get(le, 0.0) - before[group].get(le, 0.0) for le in after[group]}
-        total = buckets.get("+Inf", 0.0)
-        if total <= 0:
-            return None
-        finite = sorted(((k, v) for k, v in buckets.items() if k != "+Inf"), key=lambda kv: float(kv[0]))
-        for le, count in finite:
-            if count >= q * total:
-                return f"<= {float(le) * 1000:g} ms"
-        return f"> {float(finite[-1][0]) * 1000:g} ms" if finite else None
-
-    figures: dict[str, Any] = {}
-    for group in ("admitted", "shed", "stale", "entry", "gate_wait", "gate_held"):
-        n = after[group].get("+Inf", 0.0) - before[group].get("+Inf", 0.0)
-        figures[group] = {"n": int(n), "p50": bound(group, 0.5), "p99": bound(group, 0.99)}
+    figures: dict[str, Any] = {group: between(before[group], after[group])
+                               for group in ("admitted", "shed", "stale", "entry", "gate_wait", "gate_held")}
     figures["shed_by_priority_reason"] = {k: int(v - before["shed_total"].get(k, 0.0))
                                           for k, v in after["shed_total"].items()
                                           if v - before["shed_total"].get(k, 0.0) > 0}
@@ -163,12 +140,11 @@ def server_side(before: dict[str, dict[str, float]], after: dict[str, dict[str, 
 
 async def get_metrics(base_url: str) -> dict[str, dict[str, float]] | None:
     """The server's own figures, or None when /metrics does not answer in time (it reads the database)."""
-    try:
-        async with httpx.AsyncClient(timeout=60) as client:
-            return scrape((await client.get(f"{base_url}/metrics")).text)
-    except httpx.HTTPError as exc:
-        log(f"/metrics did not answer: {exc!r}")
+    text = await metrics_text(base_url)
+    if text is None:
+        log("/metrics did not answer")
         return None
+    return scrape(text)
 
 
 def accept_queue(port: int) -> int | None:

@@ -56,7 +56,7 @@ PATIENCE = 2.0
 # The process counts as overloaded for this long after it last refused a request.
 CALM_AFTER = 2.0
 # While calm, a queued request still gives up at this multiple of its deadline (from the time it queued).
-CALM_LIMIT = 20.0
+CALM_LIMIT = 4.0
 # Requests a process completes before it refuses on estimates (its timings are those of a cold start).
 WARM_UP = 32
 # The door refuses a request of priority 1 or 2 when its expected wait passes this share of its deadline.
