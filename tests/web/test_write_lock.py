@@ -1,4 +1,4 @@
-"""When a request takes SQLite's write lock: checking a password (tens of milliseconds of hashing) happens
+"""When a request takes SQLite's write lock: checking or hashing a password (tens of milliseconds) happens
 before it, and signing in on a web page, which writes nothing, never takes it."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import pytest
 
 from starling.bootstrap import Container
 from starling.config import Settings
+from starling.services.accounts import register_account
 from tests.conftest import MakeActor
 from tests.support.statements import Laned, open_laned, write_gate_is_free
-from tests.web.html.pages import create_app, sign_in
+from tests.web.html.pages import app_token, create_app, sign_in
 
 PASSWORD = "correct horse battery"
 
@@ -84,3 +85,28 @@ async def test_a_write_that_fails_lets_go_of_the_write_lock_at_once(laned: Laned
         assert write_gate_is_free(settings)
     r = await laned.client.post("/api/v1/statuses", headers=ann.headers, json={"status": "next"})
     assert r.status_code == 200
+
+
+async def test_signing_up_hashes_the_password_before_taking_the_write_lock(
+    laned: Laned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = laned.container.settings
+    gate_free_while_hashing: list[bool] = []
+    real_hash = register_account.hash_password
+
+    def watched_hash(password: str) -> str:
+        gate_free_while_hashing.append(write_gate_is_free(settings))
+        return real_hash(password)
+
+    monkeypatch.setattr(register_account, "hash_password", watched_hash)
+    _, token = await app_token(laned.client)
+    r = await laned.client.post("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}, json={
+        "username": "carol", "email": "carol@example.net", "password": PASSWORD, "agreement": True,
+    })
+    assert r.status_code == 200, r.text
+    assert gate_free_while_hashing == [True]  # hashed once, with no transaction holding the gate
+    if settings.is_sqlite:
+        assert "BEGIN IMMEDIATE" in laned.lane_sql.texts()  # the sign-up did write, under the gate
+    r = await laned.client.get("/api/v1/accounts/verify_credentials",
+                               headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    assert r.status_code == 200 and r.json()["username"] == "carol"

@@ -81,6 +81,15 @@ async def create_app(
     return data
 
 
+async def app_token(client: httpx.AsyncClient, scope: str = "write:accounts") -> tuple[dict[str, object], str]:
+    """A new app and a token of its own (client credentials), as an app gets before signing someone up."""
+    app = await create_app(client, scopes="read write follow push")
+    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app["client_id"],
+                                                "client_secret": app["client_secret"], "scope": scope})
+    assert r.status_code == 200, r.text
+    return app, r.json()["access_token"]
+
+
 async def sign_in(client: httpx.AsyncClient, page_html: str, login: str, password: str) -> httpx.Response:
     form = form_posting_to(page_html, "/auth/sign_in")
     data = dict(form.fields)

@@ -13,15 +13,7 @@ from starling.models import Account, FollowRequest
 from starling.models.base import utcnow
 from starling.repositories.instance import put_setting
 from tests.conftest import MakeActor
-from tests.web.html.pages import create_app
-
-
-async def app_token(client: httpx.AsyncClient, scope: str = "write:accounts") -> tuple[dict[str, Any], str]:
-    app = await create_app(client, scopes="read write follow push")
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app["client_id"],
-                                                "client_secret": app["client_secret"], "scope": scope})
-    assert r.status_code == 200, r.text
-    return app, r.json()["access_token"]
+from tests.web.html.pages import app_token
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -75,7 +75,19 @@ async def register_account(session: AsyncSession, data: NewAccount) -> tuple[Acc
     return await create_account(session, data)
 
 
-async def create_account(session: AsyncSession, data: NewAccount) -> tuple[Account, User]:
+async def hash_new_password(password: str) -> str | None:
+    """The hash of a password that passes the length checks, None for one that will be refused.
+
+    Callers hash before their first statement: on SQLite a request that writes holds the database's
+    write lock from its first statement, and hashing takes tens of milliseconds."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return None
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def create_account(
+    session: AsyncSession, data: NewAccount, password_hash: str | None = None
+) -> tuple[Account, User]:
     """Create without checking: callers ran :func:`check_new_account` first."""
     now = utcnow()
     username = data.username.strip()
@@ -85,7 +97,8 @@ async def create_account(session: AsyncSession, data: NewAccount) -> tuple[Accou
         indexable=True, followers_count=0, following_count=0, statuses_count=0,
         created_at=now, updated_at=now,
     )
-    password_hash = await asyncio.to_thread(hash_password, data.password)
+    if password_hash is None:
+        password_hash = await asyncio.to_thread(hash_password, data.password)
     user = User(
         id=new_id(), account_id=account.id, email=data.email.strip().lower(), password_hash=password_hash,
         admin=data.admin, approved=data.approved, confirmed=True, locale=(data.locale or "en")[:16],

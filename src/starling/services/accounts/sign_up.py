@@ -11,7 +11,12 @@ from starling.domain.errors import Forbidden
 from starling.models import AccessToken, Account, Application, User
 from starling.repositories.instance import registrations_mode
 from starling.services.accounts.errors import Problems
-from starling.services.accounts.register_account import NewAccount, check_new_account, create_account
+from starling.services.accounts.register_account import (
+    NewAccount,
+    check_new_account,
+    create_account,
+    hash_new_password,
+)
 from starling.services.oauth.issue_token import issue_token
 
 MAX_REASON = 1000
@@ -44,6 +49,7 @@ class SignedUpWithToken(SignedUp):
 
 async def sign_up(session: AsyncSession, settings: Settings, data: SignUp) -> SignedUp:
     """Closed: 403. Approval: the account is made but waits for a moderator. Open: usable at once."""
+    password_hash = await hash_new_password(data.password)  # before the first statement: see its docstring
     mode = await registrations_mode(session, settings)
     if mode == "closed":
         raise Forbidden("Registrations are closed")
@@ -61,7 +67,7 @@ async def sign_up(session: AsyncSession, settings: Settings, data: SignUp) -> Si
     elif reason is not None and len(reason) > MAX_REASON:
         problems.add("reason", "ERR_TOO_LONG", f"is too long (maximum is {MAX_REASON} characters)")
     problems.raise_if_any()
-    account, user = await create_account(session, new)
+    account, user = await create_account(session, new, password_hash)
     return SignedUp(account=account, user=user, pending=not user.approved)
 
 
