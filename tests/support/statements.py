@@ -86,6 +86,7 @@ async def open_laned(settings: Settings, **changes: object) -> AsyncIterator[Lan
 
 def write_gate_is_free(settings: Settings) -> bool:
     """Whether no transaction holds the SQLite database's write gate now."""
+    assert settings.is_sqlite, "only SQLite has a write gate"
     path = (make_url(settings.effective_database_url).database or "") + GATE_SUFFIX
     fd = os.open(path, os.O_RDWR | os.O_CREAT)
     try:
