@@ -83,9 +83,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "text"
     metrics_enabled: bool = True
     # Requests that write run on a thread of their own with its own event loop and connections (the
-    # write lane, docs/OVERLOAD.md): "auto" does so on SQLite, whose single write lock a transaction
-    # must not hold across turns of a busy event loop.
-    write_lane: Literal["auto", "on", "off"] = "auto"
+    # write lane, ARCHITECTURE.md): a transaction must not wait for turns of a busy event loop between
+    # its statements, holding SQLite's single write lock or PostgreSQL's row locks meanwhile.
+    write_lane: Literal["on", "off"] = "on"
     # Largest request body (bytes) a write lane request may have; bigger ones (uploads) stay on the
     # event loop, which reads them before their transaction begins.
     write_lane_body_limit: int = Field(default=1024 * 1024, ge=0)
@@ -144,7 +144,7 @@ class Settings(BaseSettings):
 
     @property
     def uses_write_lane(self) -> bool:
-        return self.write_lane == "on" or (self.write_lane == "auto" and self.is_sqlite)
+        return self.write_lane == "on"
 
 
 @lru_cache(maxsize=1)

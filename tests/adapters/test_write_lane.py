@@ -100,12 +100,12 @@ async def test_the_container_hands_out_the_sessions_of_the_thread_it_runs_on(set
         await container.close()
 
 
-async def test_sqlite_uses_the_lane_by_default_and_postgresql_does_not(tmp_path: Path) -> None:
+async def test_both_databases_use_the_lane_by_default_and_it_can_be_turned_off(tmp_path: Path) -> None:
     sqlite = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", data_dir=tmp_path)
     postgres = Settings(database_url="postgresql+asyncpg://u@127.0.0.1/x")
-    assert sqlite.uses_write_lane and not postgres.uses_write_lane
+    assert sqlite.uses_write_lane and postgres.uses_write_lane
     assert not sqlite.model_copy(update={"write_lane": "off"}).uses_write_lane
-    assert postgres.model_copy(update={"write_lane": "on"}).uses_write_lane
+    assert not postgres.model_copy(update={"write_lane": "off"}).uses_write_lane
     container = build_container(sqlite.model_copy(update={"write_lane": "off"}))
     assert container.lane is None
     await container.close()

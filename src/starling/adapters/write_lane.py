@@ -5,7 +5,8 @@ to its commit, and each statement in between is an ``await``. On a web worker's 
 every other request, each of those awaits waits for a turn of the loop (tens of milliseconds under
 load), so one post held the lock for 100-200 ms and every writer in every process waited behind it.
 On the lane nothing else competes for the loop between two statements of a transaction, so the lock is
-held about as long as SQLite needs to do the work.
+held about as long as SQLite needs to do the work. On PostgreSQL the same wait made a post take several
+times its own work under load (docs/RELIABILITY.md, drill 3), holding its row locks and connection.
 
 The lane has its own engine and connection pool: a pool's waiting queue belongs to one event loop, so
 the two loops never share one. Code that opens sessions asks the container for the ones of the thread
@@ -30,6 +31,9 @@ log = logging.getLogger("starling.lane")
 T = TypeVar("T")
 
 START_TIMEOUT = 10.0
+# Connections of the lane's own pool (as many again on overflow): admission lets a process run a few
+# requests at once (STARLING_MAX_CONCURRENCY, 4) and its job runner runs 4 jobs at once.
+POOL_SIZE = 5
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -76,7 +80,9 @@ class WriteLane:
         loop = _new_loop()
         asyncio.set_event_loop(loop)
         try:
-            self._engine = create_engine(self.database_url, inline=self.database_url.startswith("sqlite"))
+            self._engine = create_engine(
+                self.database_url, pool_size=POOL_SIZE, inline=self.database_url.startswith("sqlite")
+            )
             self._sessions = make_sessionmaker(self._engine)
         except BaseException as exc:
             self._failure = exc
