@@ -66,6 +66,22 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_server_settings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", action="append", default=[], metavar="STARLING_KEY=VALUE",
+                        help="a setting of the server under test, e.g. STARLING_WRITE_LANE=off (repeatable)")
+
+
+def server_settings(pairs: list[str]) -> dict[str, str]:
+    """``--env`` values as a dict; the server's other ``STARLING_*`` variables are the benchmark's own."""
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.startswith("STARLING_"):
+            raise SystemExit(f"--env wants STARLING_KEY=VALUE, got {pair!r}")
+        settings[key] = value
+    return settings
+
+
 # --------------------------------------------------------------------------- machine
 
 
@@ -603,6 +619,7 @@ class Bench:
     db: BenchDb | None = None
     server: Server | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)  # --env: the server's own settings
 
     async def prepare(self) -> tuple[BenchDb, Raw]:
         log(f"{self.name}: {self.backend}, work folder {self.workdir}")
@@ -614,7 +631,9 @@ class Bench:
         assert self.db is not None
         if not hasattr(self, "_port"):
             self._port = free_port()
-        return server_env(port=self._port, data_dir=self.workdir / "data", database_url=self.db.url)
+        env = server_env(port=self._port, data_dir=self.workdir / "data", database_url=self.db.url)
+        env.update(self.settings)
+        return env
 
     async def start_server(self, *, summed_metrics: bool = False) -> Server:
         """``summed_metrics``: every worker writes its metrics to one folder, so that ``/metrics`` on any of

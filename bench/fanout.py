@@ -24,6 +24,7 @@ from bench.common import (
     CpuMeter,
     Profiler,
     Raw,
+    add_server_settings,
     base_parser,
     clean_runs,
     emit,
@@ -31,6 +32,7 @@ from bench.common import (
     log,
     machine_info,
     median,
+    server_settings,
     wait_for_quiet,
 )
 from bench.seed import Seeder
@@ -95,7 +97,7 @@ async def one_post(
 
 async def run(args: Any) -> dict[str, Any]:
     sizes = sorted({int(x) for x in str(args.followers).split(",") if x.strip()})
-    bench = Bench("fanout", args.db, args.workers, keep=args.keep)
+    bench = Bench("fanout", args.db, args.workers, keep=args.keep, settings=server_settings(args.env))
     result: dict[str, Any] = {"benchmark": "fanout", "db": args.db, "workers": args.workers, "runs": args.runs,
                               "started": iso_now(), "machine": machine_info()}
     try:
@@ -187,6 +189,7 @@ async def run(args: Any) -> dict[str, Any]:
 
 def main() -> None:
     parser = base_parser(__doc__ or "")
+    add_server_settings(parser)
     parser.add_argument("--followers", default="15000,100000", help="comma-separated follower counts")
     parser.add_argument("--poll-ms", type=float, default=5.0, help="pause between database polls")
     parser.add_argument("--timeout", type=float, default=300.0, help="give up on one post after this long")

@@ -25,6 +25,7 @@ from bench.common import (
     ActivitySampler,
     Bench,
     Profiler,
+    add_server_settings,
     base_parser,
     clean_runs,
     db_size_mb,
@@ -34,6 +35,7 @@ from bench.common import (
     machine_info,
     median,
     run_wrk,
+    server_settings,
     statements_per_request,
     wait_for_quiet,
 )
@@ -69,7 +71,7 @@ def check_entities(body: Any, limit: int) -> dict[str, Any]:
 
 
 async def run(args: Any) -> dict[str, Any]:
-    bench = Bench("home_timeline", args.db, args.workers, keep=args.keep)
+    bench = Bench("home_timeline", args.db, args.workers, keep=args.keep, settings=server_settings(args.env))
     result: dict[str, Any] = {"benchmark": "home_timeline", "db": args.db, "workers": args.workers,
                               "runs": args.runs, "started": iso_now(), "machine": machine_info(),
                               "load_generator": f"wrk -t{args.wrk_threads} -c{args.connections}, Lua: random token "
@@ -169,6 +171,7 @@ async def run(args: Any) -> dict[str, Any]:
 
 def main() -> None:
     parser = base_parser(__doc__ or "")
+    add_server_settings(parser)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--follows", type=int, default=200, help="accounts each account follows")
     parser.add_argument("--statuses", type=int, default=1_000_000)

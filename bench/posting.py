@@ -25,6 +25,7 @@ from bench.common import (
     Profiler,
     Raw,
     Server,
+    add_server_settings,
     base_parser,
     clean_runs,
     emit,
@@ -33,6 +34,7 @@ from bench.common import (
     machine_info,
     median,
     run_wrk,
+    server_settings,
     statements_per_request,
     wait_for_quiet,
 )
@@ -110,9 +112,9 @@ async def one_run(raw: Raw, server: Server, args: Any, tokens_file: Path, workdi
 
 
 async def run(args: Any) -> dict[str, Any]:
-    bench = Bench("posting", args.db, args.workers, keep=args.keep)
+    bench = Bench("posting", args.db, args.workers, keep=args.keep, settings=server_settings(args.env))
     result: dict[str, Any] = {"benchmark": "posting", "db": args.db, "workers": args.workers, "runs": args.runs,
-                              "started": iso_now(), "machine": machine_info(),
+                              "started": iso_now(), "machine": machine_info(), "server_settings": bench.settings,
                               "load_generator": f"wrk -t{args.wrk_threads} -c{args.connections}, Lua: random "
                                                 "poster token per request, JSON body"}
     try:
@@ -196,6 +198,7 @@ async def run(args: Any) -> dict[str, Any]:
 
 def main() -> None:
     parser = base_parser(__doc__ or "")
+    add_server_settings(parser)
     parser.add_argument("--accounts", type=int, default=5_000)
     parser.add_argument("--posters", type=int, default=100)
     parser.add_argument("--followers", type=int, default=200, help="followers of each poster")

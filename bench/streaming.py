@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.common import Bench, base_parser, emit, log, machine_info
+from bench.common import Bench, add_server_settings, base_parser, emit, log, machine_info, server_settings
 from bench.seed import Seeder
 
 TARGET_P99_MS = 250.0
@@ -120,7 +120,7 @@ def percentile(values: list[float], q: float) -> float:
 async def run(args: Any) -> dict[str, Any]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4 * args.connections + 256)), hard))
-    bench = Bench(name="streaming", backend=args.db, workers=args.workers)
+    bench = Bench(name="streaming", backend=args.db, workers=args.workers, settings=server_settings(args.env))
     result: dict[str, Any] = {"benchmark": "streaming", "db": args.db, "workers": args.workers,
                               "connections": args.connections, "posts": args.posts, "machine": machine_info()}
     stop = asyncio.Event()
@@ -218,6 +218,7 @@ async def run(args: Any) -> dict[str, Any]:
 
 def main() -> None:
     parser = base_parser(__doc__ or "")
+    add_server_settings(parser)
     parser.set_defaults(workers=1)
     parser.add_argument("--connections", type=int, default=1000, help="streaming connections (half SSE, half WS)")
     parser.add_argument("--transport", choices=["mixed", "sse", "ws"], default="mixed", help="connection kinds")

@@ -30,7 +30,18 @@ from typing import Any
 
 import httpx
 
-from bench.common import Bench, base_parser, emit, iso_now, log, machine_info, median, starling_command
+from bench.common import (
+    Bench,
+    add_server_settings,
+    base_parser,
+    emit,
+    iso_now,
+    log,
+    machine_info,
+    median,
+    server_settings,
+    starling_command,
+)
 
 PASSWORD = "correct horse battery"
 PERSIAN = "سلام! امروز هوا در تهران آفتابی است و باغ پر از گل است."
@@ -153,7 +164,7 @@ def load_run(base: str, cookie: str, workdir: Path, duration: float, connections
 async def run(args: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "web_pages", "db": args.db, "workers": args.workers, "at": iso_now(),
                               "machine": machine_info()}
-    bench = Bench("web_pages", args.db, args.workers, keep=args.keep)
+    bench = Bench("web_pages", args.db, args.workers, keep=args.keep, settings=server_settings(args.env))
     try:
         _db, raw = await bench.prepare()
         await raw.close()
@@ -210,6 +221,7 @@ def print_table(result: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = base_parser(__doc__ or "")
+    add_server_settings(parser)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per measured run")
     args = parser.parse_args()

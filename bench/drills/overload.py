@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import CpuMeter, Raw, log, wait_for_quiet
+from bench.common import CpuMeter, Raw, add_server_settings, log, server_settings, wait_for_quiet
 from bench.drills.common import Workspace, drill_parser, finish, header, print_figures
 from bench.drills.load import GeneratorSpec, latency_figures, ms, percentile, run_generators, source_ips
 from bench.scrape import WRITE_GATE, between, histogram, metrics_text
@@ -339,15 +339,14 @@ def main() -> None:
     parser.add_argument("--generators", type=int, default=2, help="load generator processes in the overload")
     parser.add_argument("--quiet-wait", type=float, default=60.0,
                         help="before each phase, wait up to this many seconds for the machine to be idle")
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra server setting, e.g. STARLING_ADMISSION_DEADLINES=[1,0.25,0.05]")
+    add_server_settings(parser)
     args = parser.parse_args()
     result = header("overload", args)
     drill, checks = asyncio.run(run_drill(
         args.db, workers=args.workers, factor=args.factor, seconds=args.seconds, settle=args.settle,
         step_seconds=args.step_seconds, levels=tuple(int(x) for x in args.levels.split(",")),
         generators=args.generators, seed=args.seed, keep=args.keep, quiet_wait=args.quiet_wait,
-        server_env=dict(item.split("=", 1) for item in args.env)))
+        server_env=server_settings(args.env)))
     result.update(drill)
     o = drill["overload"]
     print_figures("overload", {
