@@ -4,6 +4,7 @@ connection, reloads relationships when they change, closes revoked streams and d
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -116,6 +117,24 @@ async def test_hub_filters_per_connection_and_follows_graph_changes(
         assert conns["hfan"].drain_ready() == []
     finally:
         await hub.stop()
+
+
+async def test_two_pumps_at_once_deliver_each_event_once(
+    client: httpx.AsyncClient, make_actor: MakeActor, container: Container
+) -> None:
+    """The reader task and a direct call may pump together: each event still reaches a stream once."""
+    author, fan = await make_actor("pauthor"), await make_actor("pfan")
+    await client.post(f"/api/v1/accounts/{author.id}/follow", headers=fan.headers)
+    hub = _hub(container)  # not started: nothing pumps but the three calls below
+    conn = hub.new_connection(account_id=int(fan.id), token_id=None, scopes=frozenset({"read"}), transport="ws")
+    await hub.subscribe(conn, StreamSpec("user"))
+    await hub.register(conn)
+    posted = [(await client.post("/api/v1/statuses", headers=author.headers, json={"status": f"p{i}"})).json()
+              for i in range(3)]
+    await asyncio.gather(hub.pump(), hub.pump(), hub.pump())
+    frames = conn.drain_ready()
+    assert [f.event_id for f in frames] == sorted({f.event_id for f in frames})
+    assert [p["id"] in f.payload for p, f in zip(posted, frames, strict=True)] == [True, True, True]
 
 
 async def test_a_slow_connection_is_dropped_without_touching_others(container: Container) -> None:

@@ -73,6 +73,7 @@ class Hub:
         self._graph_versions: dict[int, int] = {}
         self._rendered: OrderedDict[int, Rendered] = OrderedDict()
         self._wake = asyncio.Event()
+        self._pumping = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._unregister_drain: Callable[[], None] | None = None
         self.started = False
@@ -197,18 +198,21 @@ class Hub:
                 await asyncio.sleep(0.5)
 
     async def pump(self) -> None:
-        """Deliver every committed event after the cursor (also called by tests to deliver at once)."""
-        while True:
-            async with self.sessions() as session:
-                events = await store.events_after(session, self.cursor, limit=BATCH)
-                if not events:
+        """Deliver every committed event after the cursor (also called by tests to deliver at once).
+
+        One pump at a time: two reading from the same cursor would each deliver the same events."""
+        async with self._pumping:
+            while True:
+                async with self.sessions() as session:
+                    events = await store.events_after(session, self.cursor, limit=BATCH)
+                    if not events:
+                        return
+                    rendered = await self.render(session, events) if self.connections else {}
+                for ev in events:
+                    await self._apply(ev, rendered.get(ev.id))
+                    self.cursor = ev.id
+                if len(events) < BATCH:
                     return
-                rendered = await self.render(session, events) if self.connections else {}
-            for ev in events:
-                await self._apply(ev, rendered.get(ev.id))
-                self.cursor = ev.id
-            if len(events) < BATCH:
-                return
 
     async def render(self, session: AsyncSession, events: list[EventView]) -> dict[int, Rendered]:
         out: dict[int, Rendered] = {}
