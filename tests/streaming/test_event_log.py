@@ -8,7 +8,8 @@ import asyncio
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.engine import Engine
 
 from starling.adapters.db import unit_of_work
 from starling.bootstrap import Container
@@ -63,6 +64,47 @@ async def test_a_refused_write_leaves_no_event(
     except RuntimeError:
         pass
     assert await _events(container) == []
+
+
+async def test_the_event_lock_is_taken_after_the_change_is_written(
+    client: httpx.AsyncClient, make_actor: MakeActor, container: Container
+) -> None:
+    """On PostgreSQL every event-writing commit queues on one advisory lock (ids in commit order): it must
+    cover only the events, the notification and the commit, not the writing of the post itself, or every
+    poster would wait for the others' writes. SQLite takes no such lock."""
+    author = await make_actor("locker")
+    seen: list[tuple[object, str]] = []  # (connection, statement), and "COMMIT" when one commits
+
+    def before(conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append((conn, " ".join(statement.split())))
+
+    def commit(conn: object) -> None:
+        seen.append((conn, "COMMIT"))
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "commit", commit)
+    try:
+        response = await client.post("/api/v1/statuses", headers=author.headers, json={"status": "ordered #lock"})
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+        event.remove(Engine, "commit", commit)
+    assert response.status_code == 200
+    locks = [i for i, (_, sql) in enumerate(seen) if "pg_advisory_xact_lock" in sql]
+    if container.engine.dialect.name != "postgresql":
+        assert locks == []
+        return
+    assert len(locks) == 1
+    conn = seen[locks[0]][0]
+    mine = [sql for c, sql in seen if c is conn]  # the post's transaction ran on this connection
+    at = mine.index(next(sql for sql in mine if "pg_advisory_xact_lock" in sql))
+    before_lock = mine[:at]
+    after_lock = mine[at + 1: mine.index("COMMIT", at)]
+    assert any(sql.startswith("INSERT INTO statuses ") for sql in before_lock)
+    assert any(sql.startswith("INSERT INTO status_tags ") for sql in before_lock)
+    assert any(sql.startswith("INSERT INTO stream_events ") for sql in after_lock)
+    written_after = {sql.split()[2] for sql in after_lock if sql.startswith("INSERT INTO ")}
+    assert written_after <= {"stream_events", "jobs"}, after_lock
+    assert not any(sql.startswith(("UPDATE ", "DELETE ")) for sql in after_lock), after_lock
 
 
 async def test_ids_grow_with_each_commit_and_prune_keeps_the_window(container: Container) -> None:
