@@ -3,6 +3,7 @@ hands everything else to the event loop with the time it was accepted."""
 
 from __future__ import annotations
 
+import logging
 import queue
 import socket
 import time
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from starling.serving.door import Door, DoorCounts, decide, parse_head
+from starling.serving.door import REFUSAL_LOG_EVERY, Door, DoorCounts, decide, parse_head
 from starling.web.middleware.admission import AdmissionController
 from starling.web.middleware.classify import FIRST, LAST, NEXT
 from starling.web.middleware.stale_cache import StaleCache
@@ -228,3 +229,22 @@ def test_the_door_waits_for_a_head_that_comes_after_the_connection(listening: so
         assert handed.empty()
     finally:
         door.stop()
+
+
+def test_refusals_at_the_door_are_logged_once_per_interval_with_counts(
+    listening: socket.socket, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    door = Door(listening, lambda batch: None, lambda: None, clock=clock)
+    caplog.set_level(logging.INFO, logger="starling.serving")
+    door._note_refusal("GET /api/v1/timelines/public priority 2 expected_wait")  # the first: at once
+    clock.now += 0.5
+    door._note_refusal("GET /api/v1/timelines/public priority 2 expected_wait")
+    door._note_refusal("GET /api/v1/timelines/home priority 1 queue_full")
+    lines = [r.getMessage() for r in caplog.records if r.name == "starling.serving"]
+    assert lines == ["refused at the door with 503: 1 × GET /api/v1/timelines/public priority 2 expected_wait"]
+    clock.now += REFUSAL_LOG_EVERY
+    door._note_refusal("GET /api/v1/timelines/home priority 1 queue_full")
+    lines = [r.getMessage() for r in caplog.records if r.name == "starling.serving"]
+    assert lines[1:] == ["refused at the door with 503: 2 × GET /api/v1/timelines/home priority 1 queue_full, "
+                         "1 × GET /api/v1/timelines/public priority 2 expected_wait"]

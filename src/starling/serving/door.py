@@ -50,6 +50,9 @@ from starling.web.middleware.classify import bypasses, classify
 from starling.web.middleware.stale_cache import CachedResponse, StaleCache, client_of
 
 log = logging.getLogger("starling.serving")
+# Refusals at the door are logged at most once per this many seconds (one line with how many since),
+# so that an operator sees when and why a worker sheds without a line per refused request.
+REFUSAL_LOG_EVERY = 2.0
 
 # Largest request head the door looks at; a longer one goes in and uvicorn deals with it.
 MAX_HEAD = 16 * 1024
@@ -217,6 +220,8 @@ class Door:
         self._thread: threading.Thread | None = None
         # Accepted connections whose request head has not arrived yet: fd -> (socket, accepted_at, address).
         self._waiting: dict[int, tuple[socket.socket, float, object]] = {}
+        self._refusals_logged_at = -REFUSAL_LOG_EVERY
+        self._refusals_unlogged: dict[str, int] = {}
 
     def start(self) -> None:
         # Non-blocking, as the other workers and the master expect of the shared socket (the flag belongs
@@ -337,9 +342,22 @@ class Door:
             metrics.STALE_SERVED.inc()
         else:
             metrics.SHED.labels(priority=priority, reason=f"door_{verdict.reason}").inc()
+            self._note_refusal(f"{head.method} {head.path} priority {priority} {verdict.reason}")
         metrics.HTTP_REQUESTS.labels(method=head.method, route=route, status=status).inc()
         metrics.HTTP_LATENCY.labels(method=head.method, route=route, status=status).observe(
             self.clock() - accepted_at)
+
+    def _note_refusal(self, what: str) -> None:
+        """Log refusals at the door: the first after a quiet spell at once, then at most one line per
+        ``REFUSAL_LOG_EVERY`` seconds with the count of each kind since the last line."""
+        self._refusals_unlogged[what] = self._refusals_unlogged.get(what, 0) + 1
+        now = self.clock()
+        if now - self._refusals_logged_at < REFUSAL_LOG_EVERY:
+            return
+        self._refusals_logged_at = now
+        counts = ", ".join(f"{n} × {kind}" for kind, n in sorted(self._refusals_unlogged.items()))
+        self._refusals_unlogged = {}
+        log.info("refused at the door with 503: %s", counts)
 
     def _flush(self, batch: list[Handed]) -> None:
         if not batch:

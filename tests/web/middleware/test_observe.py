@@ -8,11 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from starling.adapters.ratelimit_store import LocalCounterStore
 from starling.bootstrap import Container
 from starling.config import Settings
 from starling.web.app import create_app
+from starling.web.middleware.context import request_info
 from starling.web.middleware.logs import ACCESS_FIELDS, JsonFormatter, configure_logging
 from starling.web.middleware.observe import ObserveMiddleware
 from starling.web.middleware.ratelimit import RateLimitMiddleware
@@ -85,6 +87,22 @@ async def test_rate_limited_requests_are_logged_as_such(caplog: pytest.LogCaptur
     last = json.loads(JsonFormatter().format([r for r in caplog.records if r.name == "starling.access"][-1]))
     assert last["ratelimited"] is True and last["status"] == 429
     assert last["route"] == "<ratelimited>"  # answered before any route was matched
+
+
+async def test_a_shed_request_is_logged_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
+    async def shedding(scope: Scope, receive: Receive, send: Send) -> None:
+        info = request_info(scope)
+        info.shed, info.shed_reason = True, "late"
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    caplog.set_level(logging.INFO, logger="starling.access")
+    answer = await call(ObserveMiddleware(shedding), http_scope("/api/v1/timelines/public"))
+    assert answer.status == 503
+    record = [r for r in caplog.records if r.name == "starling.access"][-1]
+    assert record.getMessage().split()[-2:] == ["shed:", "late"]
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["shed"] is True and entry["shed_reason"] == "late" and entry["route"] == "<shed>"
 
 
 async def test_a_failing_handler_is_logged_as_500_and_the_error_goes_on() -> None:

@@ -371,6 +371,7 @@ class AdmissionMiddleware:
                 metrics.STALE_SERVED.inc()
                 return
             info.shed = True
+            info.shed_reason = decision.reason
             metrics.SHED.labels(priority=str(priority), reason=decision.reason).inc()
             await self._refuse(scope, send)
             return

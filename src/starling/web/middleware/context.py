@@ -23,6 +23,7 @@ class RequestInfo:
     priority: int | None = None
     account_id: int | None = None
     shed: bool = False
+    shed_reason: str | None = None
     stale: bool = False
     ratelimited: bool = False
 

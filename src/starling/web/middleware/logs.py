@@ -26,6 +26,7 @@ ACCESS_FIELDS = (
     "account_id",
     "priority",
     "shed",
+    "shed_reason",
     "stale",
     "ratelimited",
 )

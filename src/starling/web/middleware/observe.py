@@ -87,9 +87,14 @@ class ObserveMiddleware:
             "account_id": info.account_id,
             "priority": info.priority,
             "shed": info.shed,
+            "shed_reason": info.shed_reason,
             "stale": info.stale,
             "ratelimited": info.ratelimited,
         }
         level = logging.DEBUG if bypasses(path) else logging.INFO
         if access_log.isEnabledFor(level):
-            access_log.log(level, "%s %s %s %.1fms", method, path, status, duration * 1000, extra=fields)
+            if info.shed:
+                access_log.log(level, "%s %s %s %.1fms shed: %s", method, path, status, duration * 1000,
+                               info.shed_reason, extra=fields)
+            else:
+                access_log.log(level, "%s %s %s %.1fms", method, path, status, duration * 1000, extra=fields)
