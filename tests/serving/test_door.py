@@ -139,6 +139,21 @@ def test_an_anonymous_read_is_answered_from_the_stale_cache() -> None:
     assert not decide(parse_head(PUBLIC), controller, 0, clock=clock).stale
 
 
+def test_only_answering_at_the_door_counts_as_a_refusal() -> None:
+    """A write, or a read let in to renew a copy, goes in whatever the verdict: the process stays calm."""
+    clock = FakeClock()
+    controller = full_controller(clock)
+    controller.stale_cache = StaleCache(ttl=5.0, clock=clock)
+    post = decide(parse_head(POST), controller, 0, clock=clock)
+    assert post.answer is None
+    renew = decide(parse_head(PUBLIC), controller, 0, clock=clock, client=("192.0.2.1", 1000))
+    assert renew.answer is None and renew.vetted
+    assert controller.calm()
+    refused = decide(parse_head(HOME), controller, 5, clock=clock)
+    assert refused.answer is not None and refused.answer.startswith(b"HTTP/1.1 503 ")
+    assert not controller.calm()
+
+
 # ---------------------------------------------------------------- the thread, on real sockets
 
 

@@ -67,6 +67,8 @@ class Policy(Protocol):
 
     def door_verdict(self, priority: int, pending: int) -> str: ...
 
+    def refused(self) -> None: ...
+
     def retry_after(self) -> int: ...
 
 
@@ -188,7 +190,9 @@ def decide(head: Head | None, policy: Policy | None, pending: int, *, clock: Cal
             return Verdict(None, priority, vetted=True)  # it renews the copy: admission serves it at once
         entry = cache.get(key)
         if entry is not None:
+            policy.refused()
             return Verdict(stale_response(entry, max(0, int(clock() - entry.stored_at))), priority, reason, True)
+    policy.refused()
     return Verdict(busy_response(policy.retry_after()), priority, reason)
 
 

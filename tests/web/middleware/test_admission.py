@@ -113,6 +113,32 @@ async def test_full_queue_sheds_at_once_with_503_and_retry_after() -> None:
     await holder
 
 
+async def test_only_an_answer_of_503_or_a_stale_copy_ends_the_calm() -> None:
+    """A refused anonymous read with no copy to serve is let in to make one: the process refused nobody and
+    stays calm, so the reads queued behind it are not given up on at their patience."""
+    cache = StaleCache(ttl=5.0)
+    app, controller, mw = make(capacity=1, queue_limits=(10, 10, 1), cache=cache)
+    hold, directory = app.gate("/hold"), app.gate("/api/v1/directory")
+    holder = asyncio.create_task(call(mw, http_scope("/hold", token="t")))
+    await until(lambda: app.started == ["/hold"])
+    waiting = [asyncio.create_task(call(mw, http_scope("/api/v1/directory")))]
+    await until(lambda: controller.queued(LAST) == 1)
+
+    renewing = await call(mw, http_scope("/api/v1/timelines/public"))  # queue full, no copy: it makes one
+    assert renewing.status == 200 and "x-starling-stale" not in renewing.headers
+    assert controller.calm()
+    # Its slot went to the queued read; another fills the queue again.
+    waiting.append(asyncio.create_task(call(mw, http_scope("/api/v1/directory", query="page=2"))))
+    await until(lambda: controller.queued(LAST) == 1)
+    stale = await call(mw, http_scope("/api/v1/timelines/public"))  # queue full, a copy: served stale
+    assert stale.status == 200 and stale.headers.get("x-starling-stale") == "1"
+    assert not controller.calm()
+    hold.set()
+    directory.set()
+    assert [(await w).status for w in waiting] == [200, 200]
+    await holder
+
+
 async def test_a_full_low_priority_queue_does_not_refuse_urgent_requests() -> None:
     app, controller, mw = make(capacity=1, queue_limits=(10, 10, 0))
     hold = app.gate("/hold")

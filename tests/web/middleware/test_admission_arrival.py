@@ -198,9 +198,12 @@ async def test_a_calm_process_keeps_a_waiter_past_its_patience() -> None:
     assert not waiting.done() and controller.queued(LAST) == 1
     controller.release(None)
     assert (await waiting).admitted
-    # The moment the process refuses something, patience applies again.
+    # A verdict alone is no refusal (the caller may still let the request in) ...
     refused = await controller.acquire(LAST, arrived=clock.now - 1.0)  # no slot, and its 10 ms are long gone
     assert (refused.admitted, refused.reason) == (False, "late")
+    assert controller.calm()
+    # ... but the moment the process answers one with 503 or a stale copy, patience applies again
+    controller.refused()
     assert not controller.calm()
     clock.now += 2.5  # ... until nothing has been refused for a while
     assert controller.calm()

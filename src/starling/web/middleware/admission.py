@@ -189,6 +189,9 @@ class AdmissionController:
         return max(0.0, self.entry_delay - (self.clock() - self.entry_seen_at))
 
     def refused(self) -> None:
+        """The process answered a request with 503 or a stale copy (called by whoever answers: the middleware
+        or the door). A verdict that still lets the request in (it renews a stale copy, or it is a write) is
+        no refusal: counting it would end the calm of a process that refused nobody."""
         self.last_refusal = self.clock()
 
     def calm(self) -> bool:
@@ -199,10 +202,7 @@ class AdmissionController:
 
     def door_verdict(self, priority: int, pending: int) -> str:
         """Why a request of ``priority`` arriving now would be shed ("" when it should come in)."""
-        reason = self._door_reason(priority, pending)
-        if reason:
-            self.refused()
-        return reason
+        return self._door_reason(priority, pending)
 
     @property
     def warm(self) -> bool:
@@ -246,12 +246,8 @@ class AdmissionController:
         return deadline - max(0.0, self.clock() - arrived)
 
     async def acquire(self, priority: int, arrived: float | None = None, *, vetted: bool = False) -> Decision:
-        decision = await self._acquire(priority, arrived, vetted)
-        if not decision.admitted:
-            self.refused()
-        return decision
-
-    async def _acquire(self, priority: int, arrived: float | None, vetted: bool) -> Decision:
+        """A slot, or why not. A refusal here is a verdict: the caller still decides how to answer (it may let
+        the request in to renew a stale copy) and calls :meth:`refused` when it does refuse."""
         self._note_arrival(priority)
         if arrived is not None:
             self.note_entry(self.clock() - arrived)
@@ -366,6 +362,7 @@ class AdmissionMiddleware:
                 renewing = True
                 decision = self.controller.admit_now()
         if not decision.admitted:
+            self.controller.refused()
             if cache_key is not None and self.cache is not None and await self.cache.serve(cache_key, send):
                 info.stale = True
                 metrics.STALE_SERVED.inc()
