@@ -92,7 +92,7 @@ async def test_rate_limited_requests_are_logged_as_such(caplog: pytest.LogCaptur
 async def test_a_shed_request_is_logged_with_the_reason(caplog: pytest.LogCaptureFixture) -> None:
     async def shedding(scope: Scope, receive: Receive, send: Send) -> None:
         info = request_info(scope)
-        info.shed, info.shed_reason = True, "late"
+        info.shed, info.shed_reason, info.shed_state = True, "late", "in_flight=4/4 queued=0/2/0"
         await send({"type": "http.response.start", "status": 503, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
@@ -100,9 +100,10 @@ async def test_a_shed_request_is_logged_with_the_reason(caplog: pytest.LogCaptur
     answer = await call(ObserveMiddleware(shedding), http_scope("/api/v1/timelines/public"))
     assert answer.status == 503
     record = [r for r in caplog.records if r.name == "starling.access"][-1]
-    assert record.getMessage().split()[-2:] == ["shed:", "late"]
+    assert record.getMessage().endswith(" shed: late (in_flight=4/4 queued=0/2/0)")
     entry = json.loads(JsonFormatter().format(record))
     assert entry["shed"] is True and entry["shed_reason"] == "late" and entry["route"] == "<shed>"
+    assert entry["shed_state"] == "in_flight=4/4 queued=0/2/0"
 
 
 async def test_a_failing_handler_is_logged_as_500_and_the_error_goes_on() -> None:

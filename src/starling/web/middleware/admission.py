@@ -230,6 +230,14 @@ class AdmissionController:
             return "expected_wait"
         return ""
 
+    def describe(self, priority: int) -> str:
+        """The state a decision about ``priority`` was made in, for the log of a refused request."""
+        queued = "/".join(str(len(q)) for q in self.queues)
+        return (f"in_flight={self.in_flight}/{self.capacity} queued={queued} "
+                f"service={self.service_time * 1000:.0f}ms drain={self.drain_rate(priority):.1f}/s "
+                f"entry={self.current_entry_delay() * 1000:.0f}ms completed={self.completed} "
+                f"calm={'yes' if self.calm() else 'no'}")
+
     def retry_after(self) -> int:
         """Seconds a shed client should wait: about the time to drain what is queued now."""
         drain = (self.queued() + self.capacity) * self.service_time / self.capacity
@@ -362,6 +370,7 @@ class AdmissionMiddleware:
                 renewing = True
                 decision = self.controller.admit_now()
         if not decision.admitted:
+            info.shed_state = self.controller.describe(priority)
             self.controller.refused()
             if cache_key is not None and self.cache is not None and await self.cache.serve(cache_key, send):
                 info.stale = True

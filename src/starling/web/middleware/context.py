@@ -24,6 +24,8 @@ class RequestInfo:
     account_id: int | None = None
     shed: bool = False
     shed_reason: str | None = None
+    # The admission state when it was refused (slots, queues, estimate), for the access log.
+    shed_state: str | None = None
     stale: bool = False
     ratelimited: bool = False
 

@@ -27,6 +27,7 @@ ACCESS_FIELDS = (
     "priority",
     "shed",
     "shed_reason",
+    "shed_state",
     "stale",
     "ratelimited",
 )

@@ -88,13 +88,14 @@ class ObserveMiddleware:
             "priority": info.priority,
             "shed": info.shed,
             "shed_reason": info.shed_reason,
+            "shed_state": info.shed_state,
             "stale": info.stale,
             "ratelimited": info.ratelimited,
         }
         level = logging.DEBUG if bypasses(path) else logging.INFO
         if access_log.isEnabledFor(level):
             if info.shed:
-                access_log.log(level, "%s %s %s %.1fms shed: %s", method, path, status, duration * 1000,
-                               info.shed_reason, extra=fields)
+                access_log.log(level, "%s %s %s %.1fms shed: %s (%s)", method, path, status, duration * 1000,
+                               info.shed_reason, info.shed_state, extra=fields)
             else:
                 access_log.log(level, "%s %s %s %.1fms", method, path, status, duration * 1000, extra=fields)
