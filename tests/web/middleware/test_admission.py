@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from starlette.types import Send
 
 from starling.web.middleware.admission import BUSY_MESSAGE, AdmissionController, AdmissionMiddleware
 from starling.web.middleware.classify import FIRST, LAST, NEXT, classify
@@ -248,6 +249,31 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_the_slots_intact() -> Non
     await holder
     assert controller.in_flight == 0
     assert (await call(mw, http_scope("/api/v1/timelines/home", token="t"))).status == 200
+
+
+async def test_the_slot_is_free_once_the_answer_is_sent() -> None:
+    """A client that has its answer sends its next request at once: the handler still unwinding (a write
+    coming back from the write lane) must not hold the slot, or 8 clients look like 9 requests at once."""
+    unwound = asyncio.Event()
+
+    async def answers_then_unwinds(scope: object, receive: object, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"part", "more_body": True})
+        assert controller.in_flight == 1  # not the last part yet
+        await send({"type": "http.response.body", "body": b"end"})
+        await unwound.wait()
+
+    controller = AdmissionController(1, (10, 10, 10), LONG, warm_up=0)
+    mw = AdmissionMiddleware(answers_then_unwinds, controller=controller)  # type: ignore[arg-type]
+    first = asyncio.create_task(call(mw, http_scope("/api/v1/timelines/home", token="t")))
+    await until(lambda: controller.completed == 1)
+    assert controller.in_flight == 0 and not first.done()
+    second = asyncio.create_task(call(mw, http_scope("/api/v1/timelines/home", token="t")))
+    await until(lambda: controller.completed == 2)
+    assert controller.queued() == 0  # it found the slot free
+    unwound.set()
+    assert [(await t).status for t in (first, second)] == [200, 200]
+    assert controller.in_flight == 0  # released once each
 
 
 async def test_slot_is_released_when_the_handler_fails() -> None:

@@ -20,7 +20,7 @@ asks :meth:`AdmissionController.door_verdict` before the request ever reaches th
 there what this layer would refuse anyway, in microseconds, even while the event loop is busy.
 
 Health and metrics endpoints bypass admission; a streaming connection holds a slot only until its
-handshake is answered.
+handshake is answered, any other request until the last part of its answer is sent.
 
 Answers made here (503, stale) close the connection. A client that ignores ``Retry-After`` and asks
 again at once would otherwise turn each refusal into a new request on the same connection, thousands a
@@ -402,6 +402,12 @@ class AdmissionMiddleware:
             if recorder is not None:
                 recorder(message)
             await send(message)
+            # The client has its answer and may send its next request at once: the slot is free now, not
+            # when the handler has unwound (a write comes back from the write lane a turn of the event loop
+            # later). Held until then, a closed loop of N clients looked like more than N requests at once
+            # and a read was refused on the estimate with no one waiting.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
 
         try:
             await self.app(scope, receive, send_wrapper)
