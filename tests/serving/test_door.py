@@ -252,14 +252,16 @@ def test_refusals_at_the_door_are_logged_once_per_interval_with_counts(
     clock = FakeClock()
     door = Door(listening, lambda batch: None, lambda: None, clock=clock)
     caplog.set_level(logging.INFO, logger="starling.serving")
-    door._note_refusal("GET /api/v1/timelines/public priority 2 expected_wait")  # the first: at once
+    public = ("GET", "/api/v1/timelines/public", "2", "expected_wait")
+    home = ("GET", "/api/v1/timelines/home", "1", "queue_full")
+    door._note_refusal(public)  # the first: at once
     clock.now += 0.5
-    door._note_refusal("GET /api/v1/timelines/public priority 2 expected_wait")
-    door._note_refusal("GET /api/v1/timelines/home priority 1 queue_full")
+    door._note_refusal(public)
+    door._note_refusal(home)
     lines = [r.getMessage() for r in caplog.records if r.name == "starling.serving"]
     assert lines == ["refused at the door with 503: 1 × GET /api/v1/timelines/public priority 2 expected_wait"]
     clock.now += REFUSAL_LOG_EVERY
-    door._note_refusal("GET /api/v1/timelines/home priority 1 queue_full")
+    door._note_refusal(home)
     lines = [r.getMessage() for r in caplog.records if r.name == "starling.serving"]
     assert lines[1:] == ["refused at the door with 503: 2 × GET /api/v1/timelines/home priority 1 queue_full, "
                          "1 × GET /api/v1/timelines/public priority 2 expected_wait"]

@@ -225,7 +225,7 @@ class Door:
         # Accepted connections whose request head has not arrived yet: fd -> (socket, accepted_at, address).
         self._waiting: dict[int, tuple[socket.socket, float, object]] = {}
         self._refusals_logged_at = -REFUSAL_LOG_EVERY
-        self._refusals_unlogged: dict[str, int] = {}
+        self._refusals_unlogged: dict[tuple[str, str, str, str], int] = {}
 
     def start(self) -> None:
         # Non-blocking, as the other workers and the master expect of the shared socket (the flag belongs
@@ -346,12 +346,12 @@ class Door:
             metrics.STALE_SERVED.inc()
         else:
             metrics.SHED.labels(priority=priority, reason=f"door_{verdict.reason}").inc()
-            self._note_refusal(f"{head.method} {head.path} priority {priority} {verdict.reason}")
+            self._note_refusal((head.method, head.path, priority, verdict.reason))
         metrics.HTTP_REQUESTS.labels(method=head.method, route=route, status=status).inc()
         metrics.HTTP_LATENCY.labels(method=head.method, route=route, status=status).observe(
             self.clock() - accepted_at)
 
-    def _note_refusal(self, what: str) -> None:
+    def _note_refusal(self, what: tuple[str, str, str, str]) -> None:
         """Log refusals at the door: the first after a quiet spell at once, then at most one line per
         ``REFUSAL_LOG_EVERY`` seconds with the count of each kind since the last line."""
         self._refusals_unlogged[what] = self._refusals_unlogged.get(what, 0) + 1
@@ -359,7 +359,8 @@ class Door:
         if now - self._refusals_logged_at < REFUSAL_LOG_EVERY:
             return
         self._refusals_logged_at = now
-        counts = ", ".join(f"{n} × {kind}" for kind, n in sorted(self._refusals_unlogged.items()))
+        counts = ", ".join(f"{n} × {method} {path} priority {priority} {reason}"
+                           for (method, path, priority, reason), n in sorted(self._refusals_unlogged.items()))
         self._refusals_unlogged = {}
         log.info("refused at the door with 503: %s", counts)
 

@@ -370,12 +370,13 @@ class AdmissionMiddleware:
                 renewing = True
                 decision = self.controller.admit_now()
         if not decision.admitted:
-            info.shed_state = self.controller.describe(priority)
-            self.controller.refused()
             if cache_key is not None and self.cache is not None and await self.cache.serve(cache_key, send):
+                self.controller.refused()
                 info.stale = True
                 metrics.STALE_SERVED.inc()
                 return
+            info.shed_state = self.controller.describe(priority)  # before refused(): the state it was judged in
+            self.controller.refused()
             info.shed = True
             info.shed_reason = decision.reason
             metrics.SHED.labels(priority=str(priority), reason=decision.reason).inc()
