@@ -6,10 +6,11 @@ event. Ids grow in commit order, which is what lets a client resume from "the la
 
 - on SQLite a writing transaction holds the database's single write lock (``BEGIN IMMEDIATE``) from
   its start to its commit, so ids are handed out in commit order already;
-- on PostgreSQL a sequence hands out ids in insertion order, not commit order, so the hook first takes
-  a transaction-scoped advisory lock: event-writing commits queue on it for the short time between
-  the hook and the commit, and a reader that has seen id N can never later find a new id below N.
-  The same hook sends ``NOTIFY`` (delivered at commit) so the hubs of every process wake.
+- on PostgreSQL a sequence hands out ids in insertion order, not commit order, so the rows are written
+  by one statement that first takes a transaction-scoped advisory lock: event-writing commits queue on
+  it for the short time between that statement and the commit, and a reader that has seen id N can
+  never later find a new id below N. The same statement queues a ``NOTIFY`` (delivered at commit) so
+  the hubs of every process wake.
 
 After the commit the process-local signal fires (:mod:`starling.streaming.signals`).
 """
@@ -17,15 +18,16 @@ After the commit the process-local signal fires (:mod:`starling.streaming.signal
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import JSON, Insert, Integer, String, cast, column, event, func, insert, literal, select, true, values
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from starling.domain.ids import new_id
 from starling.models import Job, Mention, Notification, Status, StatusTag, StreamEvent, Tag
-from starling.models.base import utcnow
+from starling.models.base import IdType, UTCDateTime, utcnow
 from starling.streaming import signals
 
 PENDING = "starling_stream_events"
@@ -125,17 +127,43 @@ def _write_pending(session: Session) -> None:
     pending: list[dict[str, Any]] | None = session.info.pop(PENDING, None)
     if not pending:
         return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     now = utcnow()
-    session.add_all([StreamEvent(created_at=now, **row) for row in pending])
     if next(_commits) % PRUNE_EVERY == 0:
         session.add(Job(id=new_id(), kind=PRUNE_JOB, payload={}, run_at=now, attempts=0, max_attempts=3,
                         created_at=now))
-    if postgres:
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PG_CHANNEL})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_locked_insert(pending, now))
+    else:
+        session.add_all([StreamEvent(created_at=now, **row) for row in pending])
     session.info[COMMITTED] = True
+
+
+def _locked_insert(pending: list[dict[str, Any]], now: datetime) -> Insert:
+    """PostgreSQL: one statement that takes the event lock, queues the ``NOTIFY`` and writes the rows.
+
+    Whatever runs between taking the lock and the commit makes every other event-writing commit wait, and
+    under load each round trip there also waits for the process to be given the CPU again: so the lock
+    covers this one statement and the ``COMMIT``. The lock is a CTE that the rows are joined to, so it is
+    taken once, before the first row draws its id from the sequence (which is what keeps ids in commit
+    order, and in the order they were emitted); the ``NOTIFY`` is delivered at the commit, whenever it is
+    queued."""
+    lock = select(
+        func.pg_advisory_xact_lock(LOCK_KEY).label("locked"), func.pg_notify(PG_CHANNEL, "").label("notified")
+    ).cte("event_lock")
+    rows = values(
+        column("kind", String(32)), column("account_id", IdType), column("object_id", IdType),
+        column("visibility", String(16)), column("audience", JSON), column("position", Integer), name="event_rows",
+    ).data([(r["kind"], r["account_id"], r["object_id"], r["visibility"], r["audience"], i)
+            for i, r in enumerate(pending)])
+    # A column whose every row is NULL would come out of VALUES as text: the casts give it its type.
+    chosen = select(
+        rows.c.kind, cast(rows.c.account_id, IdType), cast(rows.c.object_id, IdType),
+        cast(rows.c.visibility, String(16)), rows.c.audience,
+        literal(now, UTCDateTime()).label("created_at"),
+    ).select_from(rows.join(lock, true())).order_by(rows.c.position)
+    return insert(StreamEvent).from_select(
+        ["kind", "account_id", "object_id", "visibility", "audience", "created_at"], chosen
+    )
 
 
 @event.listens_for(Session, "after_commit")
