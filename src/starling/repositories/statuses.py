@@ -41,6 +41,34 @@ class StatusBundle:
     viewer_id: int | None = None
 
 
+def new_status_bundle(
+    status: Status,
+    author: Account,
+    *,
+    mentioned: Iterable[Account],
+    tags: Iterable[Tag],
+    media: Iterable[MediaAttachment],
+    application: Application | None,
+    viewer_id: int | None,
+) -> StatusBundle:
+    """What rendering a status that was just created needs, from what creating it already had in hand,
+    without a query: nobody has favourited, reblogged, bookmarked or pinned it yet. It is not a reblog
+    (a reblog's bundle needs the original)."""
+    if status.reblog_of_id is not None:
+        raise ValueError("a reblog is rendered with load_bundle")
+    bundle = StatusBundle(viewer_id=viewer_id)
+    bundle.statuses[status.id] = status
+    bundle.accounts[author.id] = author
+    for account in mentioned:
+        bundle.mentions[status.id].append(account)
+        bundle.accounts[account.id] = account
+    bundle.tags[status.id].extend(tags)
+    bundle.media[status.id].extend(sorted(media, key=lambda m: (m.position, m.id)))
+    if application is not None and application.id == status.application_id:
+        bundle.applications[application.id] = application
+    return bundle
+
+
 async def get_status(session: AsyncSession, status_id: int) -> Status | None:
     return await session.get(Status, status_id)
 

@@ -31,10 +31,11 @@ async def _post(container: Container, actor_id: str, text: str, **kw: object) ->
     async with unit_of_work(container.sessions) as session:
         account = await _account(session, actor_id)
         user = (await session.execute(select(User).where(User.account_id == account.id))).scalar_one()
-        return await post_status(
+        posted = await post_status(
             session, account, user, NewStatus(text=text, **kw),  # type: ignore[arg-type]
             StatusRules.from_settings(container.settings),
         )
+        return posted.status
 
 
 async def test_concurrent_favourites_make_one_row(container: Container, make_actor: MakeActor) -> None:

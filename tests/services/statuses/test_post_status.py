@@ -14,9 +14,16 @@ from starling.domain.errors import NotFound, Unprocessable
 from starling.models import Account, IdempotencyKey, Job, Status, Tag, User
 from starling.models.base import utcnow
 from starling.repositories import status_queries as q
+from starling.services.statuses import post_status as posting
 from starling.services.statuses.compose import StatusRules
-from starling.services.statuses.post_status import NewStatus, post_status
+from starling.services.statuses.post_status import NewStatus
 from tests.conftest import MakeActor
+
+
+async def post_status(session: AsyncSession, account: Account, user: User, data: NewStatus,
+                      rules: StatusRules) -> Status:
+    """The status the service made (or, replayed, the earlier one)."""
+    return (await posting.post_status(session, account, user, data, rules)).status
 
 
 def _rules(container: Container) -> StatusRules:

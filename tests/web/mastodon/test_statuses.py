@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from starling.adapters.db import unit_of_work
 from starling.bootstrap import Container
 from starling.models import Account, Job, Mention, Notification, Status, StatusTag, Tag
 from tests.conftest import MakeActor
 from tests.services.statuses.support import add_media, block, follow, post
+from tests.web.mastodon.media_support import client_without_jobs
 
 # Posting: encodings
 
@@ -542,3 +543,82 @@ async def test_delete_with_delete_media(
     assert r.status_code == 200
     r = await client.post("/api/v1/statuses", json={"status": "again", "media_ids": [media]}, headers=alice.headers)
     assert r.status_code == 422
+
+
+# The answer to a post is made from what posting had in hand, with no query after the commit
+
+
+def _normalised(status: dict[str, object]) -> dict[str, object]:
+    """A status with its mentions and tags in id/name order: loading them back gives the database's order."""
+    out = dict(status)
+    out["mentions"] = sorted(status["mentions"], key=lambda m: m["id"])  # type: ignore[arg-type, index]
+    out["tags"] = sorted(status["tags"], key=lambda t: t["name"])  # type: ignore[arg-type, index]
+    return out
+
+
+async def test_the_answer_to_a_post_is_the_status_as_loaded_later(
+    client: httpx.AsyncClient, make_actor: MakeActor, container: Container
+) -> None:
+    alice, bob, carol = await make_actor("alice"), await make_actor("bob"), await make_actor("carol")
+    first = await client.post("/api/v1/statuses", json={"status": "root #First"}, headers=bob.headers)
+    assert first.status_code == 200, first.text
+    m1, m2 = await add_media(container, alice), await add_media(container, alice)
+    bodies: list[dict[str, object]] = [
+        {"status": "plain words"},
+        {"status": "hi @carol and @bob, #Tagged #another #tagged", "language": "en"},
+        {"status": "@bob replying", "in_reply_to_id": first.json()["id"], "visibility": "unlisted"},
+        {"status": "two pictures", "media_ids": [m2, m1], "sensitive": True, "spoiler_text": "careful"},
+        {"status": "just us @carol", "visibility": "direct"},
+        {"status": "friends only", "visibility": "private"},
+    ]
+    for body in bodies:
+        posted = await client.post("/api/v1/statuses", json=body, headers=alice.headers)
+        assert posted.status_code == 200, posted.text
+        loaded = await client.get(f"/api/v1/statuses/{posted.json()['id']}", headers=alice.headers)
+        assert loaded.status_code == 200, loaded.text
+        assert _normalised(posted.json()) == _normalised(loaded.json()), body
+    tagged = (await client.get("/api/v1/accounts/verify_credentials", headers=alice.headers)).json()
+    assert tagged["statuses_count"] == 5  # the direct one does not count, as in Mastodon
+    assert carol.id  # mentioned twice above
+
+
+async def test_the_answer_to_a_post_lists_mentions_and_tags_in_the_order_written(
+    client: httpx.AsyncClient, make_actor: MakeActor
+) -> None:
+    alice = await make_actor("alice")
+    for name in ("zed", "amy", "kim"):
+        await make_actor(name)
+    r = await client.post("/api/v1/statuses", json={"status": "@zed @amy @kim #Zulu #alpha #Mike"},
+                          headers=alice.headers)
+    assert r.status_code == 200, r.text
+    assert [m["username"] for m in r.json()["mentions"]] == ["zed", "amy", "kim"]
+    assert [t["name"] for t in r.json()["tags"]] == ["Zulu", "alpha", "Mike"]
+
+
+async def test_a_post_runs_no_query_after_its_commit(make_actor: MakeActor, container: Container) -> None:
+    """Each round trip after the commit would make the poster wait again for a busy process. (No job runs
+    in this app, so every statement seen is the request's.)"""
+    alice = await make_actor("alice")
+    await make_actor("bob")
+    seen: list[str] = []
+
+    def before(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    def commit(_conn: object) -> None:
+        seen.append("COMMIT")
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "commit", commit)
+    try:
+        async with client_without_jobs(container) as client:
+            r = await client.post("/api/v1/statuses", json={"status": "hello @bob #quiet"}, headers=alice.headers)
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+        event.remove(Engine, "commit", commit)
+    assert r.status_code == 200, r.text
+    assert r.json()["mentions"][0]["username"] == "bob" and r.json()["tags"][0]["name"] == "quiet"
+    writes = [i for i, sql in enumerate(seen) if sql.startswith("INSERT INTO statuses ")]
+    assert len(writes) == 1
+    after = seen[seen.index("COMMIT", writes[0]) + 1:]
+    assert after == [], after

@@ -13,7 +13,7 @@ from starling.domain.ids import new_id
 from starling.domain.text import clean_text, normalize_language
 from starling.domain.visibility import OPEN, VISIBILITIES
 from starling.jobs.queue import enqueue
-from starling.models import Account, IdempotencyKey, Mention, Status, StatusTag, User
+from starling.models import Account, IdempotencyKey, MediaAttachment, Mention, Status, StatusTag, Tag, User
 from starling.models.base import utcnow
 from starling.repositories import status_queries as q
 from starling.repositories.statuses import get_status
@@ -37,6 +37,19 @@ class NewStatus:
     application_id: int | None = None
     scheduled_at: str | None = None
     has_poll: bool = False
+
+
+@dataclass
+class Posted:
+    """What posting made: the status, and what it had in hand to show it (its mentions, tags and media),
+    so that answering needs no query. ``replayed`` when an earlier request with the same idempotency key
+    made the status: then nothing was made here and only ``status`` is set."""
+
+    status: Status
+    mentioned: list[Account] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    media: list[MediaAttachment] = field(default_factory=list)
+    replayed: bool = False
 
 
 def _key(raw: str) -> str:
@@ -91,7 +104,7 @@ def _visibility(value: str | None, user: User) -> str:
 
 async def post_status(
     session: AsyncSession, account: Account, user: User, data: NewStatus, rules: StatusRules
-) -> Status:
+) -> Posted:
     """Create a status and queue its fan-out and mention notifications (all in the caller's transaction).
 
     With an ``Idempotency-Key`` seen from the same account within the hour, the status that key made
@@ -104,7 +117,7 @@ async def post_status(
     if data.idempotency_key:
         earlier = await _replay(session, account, _key(data.idempotency_key), status_id)
         if earlier is not None:
-            return earlier
+            return Posted(earlier, replayed=True)
     text = clean_text(data.text or "")
     spoiler_text = clean_text(data.spoiler_text or "").strip()
     visibility = _visibility(data.visibility, user)
@@ -144,4 +157,4 @@ async def post_status(
     if composed.mentioned:  # nothing to tell otherwise: a third fewer jobs per post
         enqueue(session, "notify_mentions", {"status_id": status.id})
     await stream_status(session, "update", status)
-    return status
+    return Posted(status, mentioned=list(composed.mentioned), tags=list(composed.tags), media=media)

@@ -116,8 +116,8 @@ async def create_status(page: Page = Depends(page_context)) -> Response:
         media_ids=[m.id for m in media],
     )
     try:
-        status = await post_status(page.session, page.account, page.user, data,
-                                   StatusRules.from_settings(page.settings))
+        status = (await post_status(page.session, page.account, page.user, data,
+                                    StatusRules.from_settings(page.settings))).status
         await page.commit()
     except Exception:
         discard(page, media)

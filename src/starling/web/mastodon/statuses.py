@@ -28,7 +28,7 @@ from starling.services.statuses.status_context import status_context
 from starling.services.statuses.status_history import Version, status_history
 from starling.services.statuses.status_source import status_source
 from starling.web.deps import Ctx, auth, public
-from starling.web.mastodon.present import accounts_json, base_url, path_id, status_json, statuses_json
+from starling.web.mastodon.present import accounts_json, base_url, path_id, posted_json, status_json, statuses_json
 from starling.web.mastodon.render import iso, to_mastodon_account, to_mastodon_media, to_mastodon_status
 from starling.web.pagination import read_page, set_link_header
 from starling.web.params import Params, read_params
@@ -90,9 +90,9 @@ async def create(request: Request, ctx: Ctx = Depends(auth("write:statuses"))) -
         scheduled_at=params.get_str("scheduled_at"),
         has_poll="poll" in params,
     )
-    status = await post_status(ctx.session, ctx.account, ctx.user, data, _rules(ctx))
+    posted = await post_status(ctx.session, ctx.account, ctx.user, data, _rules(ctx))
     await ctx.commit()
-    return json_response(await status_json(ctx, status))
+    return json_response(await posted_json(ctx, posted))
 
 
 @router.get("/api/v1/statuses")
