@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from sqlalchemy import Engine, event, func, select
 
@@ -548,12 +550,10 @@ async def test_delete_with_delete_media(
 # The answer to a post is made from what posting had in hand, with no query after the commit
 
 
-def _normalised(status: dict[str, object]) -> dict[str, object]:
+def _normalised(status: dict[str, Any]) -> dict[str, Any]:
     """A status with its mentions and tags in id/name order: loading them back gives the database's order."""
-    out = dict(status)
-    out["mentions"] = sorted(status["mentions"], key=lambda m: m["id"])  # type: ignore[arg-type, index]
-    out["tags"] = sorted(status["tags"], key=lambda t: t["name"])  # type: ignore[arg-type, index]
-    return out
+    return {**status, "mentions": sorted(status["mentions"], key=lambda m: m["id"]),
+            "tags": sorted(status["tags"], key=lambda t: t["name"])}
 
 
 async def test_the_answer_to_a_post_is_the_status_as_loaded_later(
