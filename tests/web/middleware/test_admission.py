@@ -107,7 +107,7 @@ async def test_full_queue_sheds_at_once_with_503_and_retry_after() -> None:
     assert shed.headers["connection"] == "close"
     assert request_info(shed_scope).shed is True
     assert request_info(shed_scope).shed_reason == "queue_full"
-    assert (request_info(shed_scope).shed_state or "").startswith("in_flight=1/1 queued=0/0/1 ")
+    assert (request_info(shed_scope).shed_state or "").startswith("in_flight=1/1 reads=1/1 queued=0/0/1 ")
     assert request_info(shed_scope).priority == LAST
 
     hold.set()

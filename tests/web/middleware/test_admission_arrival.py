@@ -65,7 +65,7 @@ async def test_posting_is_not_refused_on_an_estimate() -> None:
     controller = busy(clock, service_time=60.0)
     waiting = asyncio.create_task(controller.acquire(FIRST, arrived=clock.now - 1.0))
     await until(lambda: controller.queued(FIRST) == 1)
-    controller.release(None)
+    controller.release(None, FIRST)
     decision = await waiting
     assert decision.admitted
     assert controller.in_flight == 1
@@ -145,10 +145,10 @@ async def test_more_urgent_arrivals_lengthen_the_expected_wait() -> None:
     assert controller.expected_wait(NEXT) == pytest.approx(0.05)
     for _ in range(10):
         assert (await controller.acquire(FIRST)).admitted
-        controller.release(None)
+        controller.release(None, FIRST)
     clock.now += 1.0
     assert (await controller.acquire(LAST)).admitted  # closes the one-second window
-    controller.release(None)
+    controller.release(None, LAST)
     # Ten posts a second overtake a signed-in read: only 10 a second are left for it, and fewer for LAST.
     assert controller.arrival_rates[FIRST] == pytest.approx(10.0)
     assert controller.expected_wait(FIRST) == pytest.approx(0.05)
@@ -166,7 +166,7 @@ async def test_a_vetted_request_is_not_judged_again_on_arrival() -> None:
     # ... one the accepting thread already let in waits for a slot instead.
     waiting = asyncio.create_task(controller.acquire(NEXT, arrived=clock.now - 5.0, vetted=True))
     await until(lambda: controller.queued(NEXT) == 1)
-    controller.release(None)
+    controller.release(None, FIRST)
     assert (await waiting).admitted
 
 
@@ -177,7 +177,7 @@ async def test_a_queued_request_is_served_after_its_deadline_until_its_patience_
     # Arrived 40 s ago: past its 30 s deadline, within its patience (PATIENCE x 30 s): it waits for a slot.
     served = asyncio.create_task(controller.acquire(LAST, arrived=clock.now - 40.0, vetted=True))
     await until(lambda: controller.queued(LAST) == 1)
-    controller.release(None)
+    controller.release(None, NEXT)
     assert (await served).admitted
     # Arrived past its patience, while the process refuses requests (it is overloaded): shed at once.
     controller.refused()
@@ -196,7 +196,7 @@ async def test_a_calm_process_keeps_a_waiter_past_its_patience() -> None:
     await until(lambda: controller.queued(LAST) == 1)
     await asyncio.sleep(0.05)  # several of its 10 ms waits have passed
     assert not waiting.done() and controller.queued(LAST) == 1
-    controller.release(None)
+    controller.release(None, NEXT)
     assert (await waiting).admitted
     # A verdict alone is no refusal (the caller may still let the request in) ...
     refused = await controller.acquire(LAST, arrived=clock.now - 1.0)  # no slot, and its 10 ms are long gone
@@ -229,8 +229,8 @@ async def test_a_vetted_request_is_queued_even_when_its_queue_filled_up_meanwhil
     assert (refused.admitted, refused.reason) == (False, "queue_full")
     vetted = asyncio.create_task(controller.acquire(NEXT, vetted=True))
     await until(lambda: controller.queued(NEXT) == 2)
-    controller.release(None)
-    controller.release(None)
+    controller.release(None, NEXT)
+    controller.release(None, NEXT)
     assert (await first).admitted and (await vetted).admitted
 
 
@@ -266,7 +266,59 @@ def test_a_new_process_refuses_only_on_a_full_queue_until_its_timings_mean_somet
     spare = AdmissionController(1, (10, 10, 10), (5.0, 0.5, 0.25), clock=clock)
     spare.in_flight = WARM_UP
     for _ in range(WARM_UP):
-        spare.release(0.01)
+        spare.release(0.01, FIRST)
     assert spare.completed == WARM_UP and spare.warm
     controller.completed = spare.completed
     assert controller.door_verdict(LAST, 10) == "expected_wait"
+
+
+async def test_an_overloaded_process_gives_reads_half_the_slots_and_keeps_the_rest_for_posts() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(4, (10, 10, 10), (5.0, 5.0, 5.0), clock=clock, warm_up=0)
+    assert controller.calm() and controller.slots_for(NEXT) == 4
+    controller.refused()  # it is refusing requests: overloaded
+    assert controller.slots_for(NEXT) == controller.slots_for(LAST) == 2 and controller.slots_for(FIRST) == 4
+    assert (await controller.acquire(NEXT)).admitted
+    assert (await controller.acquire(LAST)).admitted
+    # Two slots free, but not for a third read: it queues ...
+    third = asyncio.create_task(controller.acquire(NEXT, vetted=True))
+    await until(lambda: controller.queued(NEXT) == 1)
+    assert controller.free_for(NEXT) == 0 and controller.free_for(FIRST) == 2
+    # ... while posts come in at once, past the queued read.
+    assert (await controller.acquire(FIRST)).admitted
+    assert (await controller.acquire(FIRST)).admitted
+    assert controller.in_flight == 4 and controller.reads_in_flight == 2
+    # A post's slot freed does not go to the read (reads still hold their share) ...
+    controller.release(0.01, FIRST)
+    assert not third.done() and controller.in_flight == 3
+    # ... a read's does.
+    controller.release(0.01, LAST)
+    assert (await third).admitted
+    assert controller.in_flight == 3 and controller.reads_in_flight == 2
+
+
+async def test_a_calm_process_lets_reads_take_every_slot_again() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(4, (10, 10, 10), (5.0, 5.0, 5.0), clock=clock, warm_up=0)
+    controller.refused()
+    for _ in range(2):
+        assert (await controller.acquire(NEXT)).admitted
+    queued = [asyncio.create_task(controller.acquire(NEXT, vetted=True)) for _ in range(3)]
+    await until(lambda: controller.queued(NEXT) == 3)
+    clock.now += 2.5  # nothing refused for a while: calm again
+    assert controller.slots_for(NEXT) == 4
+    controller.release(0.01, NEXT)  # the next freed slot wakes every read that now has room
+    for task in queued:
+        assert (await task).admitted
+    assert controller.in_flight == controller.reads_in_flight == 4
+
+
+def test_while_overloaded_a_read_is_refused_at_the_door_when_the_reads_share_is_taken() -> None:
+    clock = FakeClock()
+    controller = AdmissionController(4, (10, 10, 10), (5.0, 0.5, 0.0), initial_service_time=0.1, clock=clock,
+                                     warm_up=0)
+    controller.in_flight, controller.reads_in_flight = 2, 2
+    assert controller.door_verdict(LAST, 0) == ""  # calm: two slots free for it
+    controller.refused()
+    assert controller.door_verdict(LAST, 0) == "expected_wait"  # overloaded: the reads' two are taken
+    assert controller.door_verdict(FIRST, 0) == ""

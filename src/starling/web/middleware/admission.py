@@ -10,7 +10,8 @@ refusal is fast; only a waiter still queued at ``PATIENCE`` times its deadline (
 wrong) is shed then. A request the accepting thread already checked ("vetted", ``VETTED_KEY``) is not
 judged again on arrival here: it is queued even if its queue filled up meanwhile. A shed anonymous read is answered from
 the stale cache when a recent copy exists; one request at a time renews a copy that is getting old
-(``StaleCache.claim_refresh``), served at once.
+(``StaleCache.claim_refresh``), served at once. While the process is refusing requests, reads may hold only
+part of the slots (``OVERLOAD_READ_SHARE``), so that those admitted stay fast and posts always find one.
 
 Time counts from the moment the request arrived, not from the moment it reached this layer: the worker's
 HTTP protocol stamps each request (``ARRIVED_KEY`` in the scope; for the first request of a connection,
@@ -57,6 +58,9 @@ PATIENCE = 2.0
 CALM_AFTER = 2.0
 # While calm, a queued request still gives up at this multiple of its deadline (from the time it queued).
 CALM_LIMIT = 4.0
+# While the process is refusing requests (not calm), reads (priorities 1 and 2) may hold at most this share
+# of the slots; writes, signing in and streaming handshakes may hold them all. See AdmissionController.slots_for.
+OVERLOAD_READ_SHARE = 0.5
 # Requests a process completes before it refuses on estimates (its timings are those of a cold start).
 WARM_UP = 32
 # The door refuses a request of priority 1 or 2 when its expected wait passes this share of its deadline.
@@ -110,6 +114,8 @@ class AdmissionController:
         self.service_time = initial_service_time
         self.clock = clock
         self.in_flight = 0
+        # Of those, reads (priority 1 or 2): see slots_for().
+        self.reads_in_flight = 0
         self.queues: list[deque[asyncio.Future[None]]] = [deque() for _ in PRIORITIES]
         # Set by AdmissionMiddleware, so that the accepting thread can answer from it too.
         self.stale_cache: StaleCache | None = None
@@ -145,7 +151,7 @@ class AdmissionController:
     def drain_rate(self, priority: int) -> float:
         """Requests per second that leave the queue of ``priority``: what the slots complete, less what more
         urgent requests arriving meanwhile take (they overtake it), never below a tenth of it."""
-        total = self.capacity / max(self.service_time, 1e-6)
+        total = self.slots_for(priority) / max(self.service_time, 1e-6)
         urgent = sum(self.arrival_rates[:priority])
         return max(total - urgent, 0.1 * total)
 
@@ -164,14 +170,35 @@ class AdmissionController:
     def waiting_ahead(self, priority: int, pending: int = 0) -> int:
         """How many requests would wait for a slot ahead of (and including) one of ``priority`` arriving now."""
         ahead = sum(len(q) for q in self.queues[: priority + 1]) + pending
-        return ahead - (self.capacity - self.in_flight) + 1
+        return ahead - self.free_for(priority) + 1
+
+    def slots_for(self, priority: int) -> int:
+        """How many slots requests of ``priority`` may hold at once.
+
+        All of them, except for reads while the process is overloaded (not calm): then reads get
+        ``OVERLOAD_READ_SHARE`` of them. A process's requests share its CPU, so each admitted read is
+        slower the more run beside it; under overload that made admitted reads, and the posts beside them,
+        take seconds (the overload drill on PostgreSQL: docs/RELIABILITY.md). Fewer reads at once keep
+        those admitted fast, the rest are refused at once (or answered from a stale copy), and the other
+        slots stay free for posts. A calm process, one only slow for a moment, keeps every slot for
+        whoever comes, so that a steady load is never refused."""
+        if priority == PRIORITIES[0] or self.calm():
+            return self.capacity
+        return max(1, int(self.capacity * OVERLOAD_READ_SHARE))
+
+    def free_for(self, priority: int) -> int:
+        """Slots a request of ``priority`` could take now (a read also needs room in the reads' share)."""
+        free = self.capacity - self.in_flight
+        if priority != PRIORITIES[0]:
+            free = min(free, self.slots_for(priority) - self.reads_in_flight)
+        return max(0, free)
 
     def short_queue(self, priority: int, pending: int = 0) -> bool:
         """At most one round of the slots waits ahead: the wait is about one request's time, whatever the
         estimate says. Nothing is refused on an estimate then: with a few clients and a slow moment (a
         reload starting new workers, say) the estimate swells while the queue stays short, and refusing
         would fail requests that a moment's wait serves."""
-        return self.waiting_ahead(priority, pending) <= self.capacity
+        return self.waiting_ahead(priority, pending) <= self.slots_for(priority)
 
     def note_entry(self, delay: float) -> None:
         """A request reached this layer ``delay`` seconds after it arrived."""
@@ -218,7 +245,7 @@ class AdmissionController:
         if not self.warm:
             return ""
         deadline = self.deadlines[priority]
-        if deadline <= 0 and self.in_flight >= self.capacity:
+        if deadline <= 0 and self.free_for(priority) <= 0:
             return "expected_wait"
         # Refuse at the door already at a fraction of the deadline: what is let in still has to get through
         # the event loop and a queue that varies, and refusing it later costs the client that wait.
@@ -233,7 +260,8 @@ class AdmissionController:
     def describe(self, priority: int) -> str:
         """The state a decision about ``priority`` was made in, for the log of a refused request."""
         queued = "/".join(str(len(q)) for q in self.queues)
-        return (f"in_flight={self.in_flight}/{self.capacity} queued={queued} "
+        return (f"in_flight={self.in_flight}/{self.capacity} reads={self.reads_in_flight}/{self.slots_for(LAST)} "
+                f"queued={queued} "
                 f"service={self.service_time * 1000:.0f}ms drain={self.drain_rate(priority):.1f}/s "
                 f"entry={self.current_entry_delay() * 1000:.0f}ms completed={self.completed} "
                 f"calm={'yes' if self.calm() else 'no'}")
@@ -259,8 +287,8 @@ class AdmissionController:
         self._note_arrival(priority)
         if arrived is not None:
             self.note_entry(self.clock() - arrived)
-        if self.in_flight < self.capacity and self.queued() == 0:
-            self.in_flight += 1
+        if self.free_for(priority) > 0 and not any(self.queues[: priority + 1]):
+            self._take(priority)
             return Decision(True)
         queue = self.queues[priority]
         # A vetted request was counted against the queue limit at the door; others vetted at the same moment
@@ -297,15 +325,20 @@ class AdmissionController:
         self._abandon(priority, waiter)
         return Decision(False, "deadline", waited=self.clock() - start)
 
-    def admit_now(self) -> Decision:
+    def admit_now(self, priority: int = LAST) -> Decision:
         """Take a slot even when none is free (renewing a stale copy: one request at a time per process)."""
-        self.in_flight += 1
+        self._take(priority)
         return Decision(True)
+
+    def _take(self, priority: int) -> None:
+        self.in_flight += 1
+        if priority != PRIORITIES[0]:
+            self.reads_in_flight += 1
 
     def _abandon(self, priority: int, waiter: asyncio.Future[None]) -> None:
         if waiter.done() and not waiter.cancelled():
             # A slot was handed over just as the waiter gave up: pass it on.
-            self.release(None)
+            self.release(None, priority)
             return
         waiter.cancel()
         try:
@@ -314,19 +347,25 @@ class AdmissionController:
             pass
         self._gauge(priority)
 
-    def release(self, service_time: float | None) -> None:
+    def release(self, service_time: float | None, priority: int) -> None:
+        """A request of ``priority`` gave its slot back (``service_time``: how long it held it, None when it
+        never ran); the slot goes to the oldest waiter of the most urgent priority that has room for it."""
         if service_time is not None:
             self.service_time += 0.2 * (service_time - self.service_time)
             self.completed += 1
+        self.in_flight -= 1
+        if priority != PRIORITIES[0]:
+            self.reads_in_flight -= 1
+        self._hand_over()
+
+    def _hand_over(self) -> None:
         for priority, queue in enumerate(self.queues):
-            while queue:
+            while queue and self.free_for(priority) > 0:
                 waiter = queue.popleft()
                 if not waiter.done():
+                    self._take(priority)
                     waiter.set_result(None)
-                    self._gauge(priority)
-                    return
             self._gauge(priority)
-        self.in_flight -= 1
 
 
 class AdmissionMiddleware:
@@ -362,13 +401,13 @@ class AdmissionMiddleware:
         # The one request renewing a stale copy (claimed at the door, or here) is served at once.
         renewing = cache_key is not None and self.cache is not None and self.cache.renewing(cache_key, client)
         if renewing:
-            decision = self.controller.admit_now()
+            decision = self.controller.admit_now(priority)
         else:
             decision = await self.controller.acquire(priority, arrived, vetted=scope.get(VETTED_KEY) is True)
             if (not decision.admitted and cache_key is not None and self.cache is not None
                     and self.cache.claim_refresh(cache_key, client)):
                 renewing = True
-                decision = self.controller.admit_now()
+                decision = self.controller.admit_now(priority)
         if not decision.admitted:
             if cache_key is not None and self.cache is not None and await self.cache.serve(cache_key, send):
                 self.controller.refused()
@@ -392,7 +431,7 @@ class AdmissionMiddleware:
             if not released:
                 released = True
                 metrics.ADMITTED_IN_FLIGHT.dec()
-                self.controller.release(time.monotonic() - started)
+                self.controller.release(time.monotonic() - started, priority)
 
         streaming = scope["type"] == "websocket" or is_streaming(scope["path"])
         recorder = self.cache.recorder(cache_key) if cache_key is not None and self.cache is not None else None
