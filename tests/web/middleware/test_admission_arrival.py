@@ -247,6 +247,12 @@ def test_nothing_is_refused_on_an_estimate_behind_a_short_queue() -> None:
     controller.queues[NEXT].append(object())  # type: ignore[arg-type]
     assert not controller.short_queue(NEXT)
     assert controller.door_verdict(NEXT, 0) == "expected_wait"
+    # While it refuses requests (overloaded), a short queue is no reason to let in what the estimate refuses.
+    controller.queues[NEXT].pop()
+    assert controller.door_verdict(NEXT, 0) == ""
+    controller.refused()
+    assert not controller.short_queue(NEXT)
+    assert controller.door_verdict(NEXT, 0) == "expected_wait"
 
 
 def test_a_new_process_refuses_only_on_a_full_queue_until_its_timings_mean_something() -> None:

@@ -197,8 +197,10 @@ class AdmissionController:
         """At most one round of the slots waits ahead: the wait is about one request's time, whatever the
         estimate says. Nothing is refused on an estimate then: with a few clients and a slow moment (a
         reload starting new workers, say) the estimate swells while the queue stays short, and refusing
-        would fail requests that a moment's wait serves."""
-        return self.waiting_ahead(priority, pending) <= self.slots_for(priority)
+        would fail requests that a moment's wait serves. Not while the process is refusing requests: its
+        timings are then those of the overload itself, and one round of the slots ahead already costs a
+        read most of its time (under overload admitted reads waited up to their patience behind it)."""
+        return self.calm() and self.waiting_ahead(priority, pending) <= self.slots_for(priority)
 
     def note_entry(self, delay: float) -> None:
         """A request reached this layer ``delay`` seconds after it arrived."""
