@@ -12,6 +12,7 @@ import pytest
 from starling.web.middleware.admission import (
     ARRIVED_KEY,
     DOOR_MARGIN,
+    OVERLOAD_REFUSALS,
     PATIENCE,
     WARM_UP,
     AdmissionController,
@@ -28,6 +29,13 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def overload(controller: AdmissionController) -> None:
+    """Make the process overloaded: as many answers of 503 or a stale copy as that takes, at once."""
+    for _ in range(int(OVERLOAD_REFUSALS)):
+        controller.refused()
+    assert controller.overloaded()
 
 
 def busy(clock: FakeClock, *, service_time: float = 0.1) -> AdmissionController:
@@ -247,10 +255,10 @@ def test_nothing_is_refused_on_an_estimate_behind_a_short_queue() -> None:
     controller.queues[NEXT].append(object())  # type: ignore[arg-type]
     assert not controller.short_queue(NEXT)
     assert controller.door_verdict(NEXT, 0) == "expected_wait"
-    # While it refuses requests (overloaded), a short queue is no reason to let in what the estimate refuses.
+    # While it is overloaded, a short queue is no reason to let in what the estimate refuses.
     controller.queues[NEXT].pop()
     assert controller.door_verdict(NEXT, 0) == ""
-    controller.refused()
+    overload(controller)
     assert not controller.short_queue(NEXT)
     assert controller.door_verdict(NEXT, 0) == "expected_wait"
 
@@ -282,7 +290,7 @@ async def test_an_overloaded_process_gives_reads_half_the_slots_and_keeps_the_re
     clock = FakeClock()
     controller = AdmissionController(4, (10, 10, 10), (5.0, 5.0, 5.0), clock=clock, warm_up=0)
     assert controller.calm() and controller.slots_for(NEXT) == 4
-    controller.refused()  # it is refusing requests: overloaded
+    overload(controller)
     assert controller.slots_for(NEXT) == controller.slots_for(LAST) == 2 and controller.slots_for(FIRST) == 4
     assert (await controller.acquire(NEXT)).admitted
     assert (await controller.acquire(LAST)).admitted
@@ -303,16 +311,16 @@ async def test_an_overloaded_process_gives_reads_half_the_slots_and_keeps_the_re
     assert controller.in_flight == 3 and controller.reads_in_flight == 2
 
 
-async def test_a_calm_process_lets_reads_take_every_slot_again() -> None:
+async def test_a_process_no_longer_overloaded_lets_reads_take_every_slot_again() -> None:
     clock = FakeClock()
     controller = AdmissionController(4, (10, 10, 10), (5.0, 5.0, 5.0), clock=clock, warm_up=0)
-    controller.refused()
+    overload(controller)
     for _ in range(2):
         assert (await controller.acquire(NEXT)).admitted
     queued = [asyncio.create_task(controller.acquire(NEXT, vetted=True)) for _ in range(3)]
     await until(lambda: controller.queued(NEXT) == 3)
-    clock.now += 2.5  # nothing refused for a while: calm again
-    assert controller.slots_for(NEXT) == 4
+    clock.now += 1.5  # a second and more with no refusal: not overloaded any more
+    assert not controller.overloaded() and controller.slots_for(NEXT) == 4
     controller.release(0.01, NEXT)  # the next freed slot wakes every read that now has room
     for task in queued:
         assert (await task).admitted
@@ -324,7 +332,31 @@ def test_while_overloaded_a_read_is_refused_at_the_door_when_the_reads_share_is_
     controller = AdmissionController(4, (10, 10, 10), (5.0, 0.5, 0.0), initial_service_time=0.1, clock=clock,
                                      warm_up=0)
     controller.in_flight, controller.reads_in_flight = 2, 2
-    assert controller.door_verdict(LAST, 0) == ""  # calm: two slots free for it
-    controller.refused()
+    assert controller.door_verdict(LAST, 0) == ""  # not overloaded: two slots free for it
+    overload(controller)
     assert controller.door_verdict(LAST, 0) == "expected_wait"  # overloaded: the reads' two are taken
     assert controller.door_verdict(FIRST, 0) == ""
+
+
+def test_a_few_refusals_are_no_overload_a_sustained_rate_is() -> None:
+    """A reload's fresh workers serve a stale copy or two while their first answers are slow: cutting the
+    reads' slots for that refused reads a moment later (drill 1 on PostgreSQL). Only a sustained rate of
+    refusals is an overload, and it ends within a second of the refusals stopping."""
+    clock = FakeClock()
+    controller = AdmissionController(4, (10, 10, 10), (5.0, 5.0, 5.0), clock=clock, warm_up=0)
+    for _ in range(5):
+        controller.refused()
+        clock.now += 0.1
+    assert not controller.calm() and not controller.overloaded() and controller.slots_for(NEXT) == 4
+    clock.now += 1.0
+    for _ in range(3):  # 40 a second for three seconds
+        for _ in range(40):
+            controller.refused()
+            clock.now += 1 / 40
+        assert controller.overloaded()
+    clock.now += 0.5  # half a second after the last, it still is ...
+    assert controller.overloaded()
+    clock.now += 1.0  # ... not a second later
+    assert not controller.overloaded()
+    controller.refused()  # a lone refusal after a quiet spell starts a new count
+    assert not controller.overloaded()

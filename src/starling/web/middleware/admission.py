@@ -10,8 +10,9 @@ refusal is fast; only a waiter still queued at ``PATIENCE`` times its deadline (
 wrong) is shed then. A request the accepting thread already checked ("vetted", ``VETTED_KEY``) is not
 judged again on arrival here: it is queued even if its queue filled up meanwhile. A shed anonymous read is answered from
 the stale cache when a recent copy exists; one request at a time renews a copy that is getting old
-(``StaleCache.claim_refresh``), served at once. While the process is refusing requests, reads may hold only
-part of the slots (``OVERLOAD_READ_SHARE``), so that those admitted stay fast and posts always find one.
+(``StaleCache.claim_refresh``), served at once. While the process is overloaded (refusing many requests a
+second), reads may hold only part of the slots (``OVERLOAD_READ_SHARE``), so that those admitted stay fast
+and posts always find one.
 
 Time counts from the moment the request arrived, not from the moment it reached this layer: the worker's
 HTTP protocol stamps each request (``ARRIVED_KEY`` in the scope; for the first request of a connection,
@@ -58,9 +59,14 @@ PATIENCE = 2.0
 CALM_AFTER = 2.0
 # While calm, a queued request still gives up at this multiple of its deadline (from the time it queued).
 CALM_LIMIT = 4.0
-# While the process is refusing requests (not calm), reads (priorities 1 and 2) may hold at most this share
-# of the slots; writes, signing in and streaming handshakes may hold them all. See AdmissionController.slots_for.
+# While the process is overloaded, reads (priorities 1 and 2) may hold at most this share of the slots;
+# writes, signing in and streaming handshakes may hold them all. See AdmissionController.slots_for.
 OVERLOAD_READ_SHARE = 0.5
+# The process counts as overloaded while it answers at least this many requests a second with 503 or a stale
+# copy. A few such answers are no overload: a reload's fresh workers serve a stale copy or two while their
+# first answers are slow (drill 1), and cutting the reads' slots then refused reads that a moment later
+# would have been served.
+OVERLOAD_REFUSALS = 20.0
 # Requests a process completes before it refuses on estimates (its timings are those of a cold start).
 WARM_UP = 32
 # The door refuses a request of priority 1 or 2 when its expected wait passes this share of its deadline.
@@ -129,6 +135,10 @@ class AdmissionController:
         self._rate_since = clock()
         # When this process last refused a request (here or at the door): see calm().
         self.last_refusal = -math.inf
+        # Answers of 503 or a stale copy per second, counted in windows of RATE_WINDOW: see overloaded().
+        self.refusal_rate = 0.0
+        self._refusals = 0
+        self._refusals_since = clock()
         # Requests completed so far: until ``warm_up`` of them, nothing is refused on an estimate.
         self.completed = 0
         self.warm_up = warm_up
@@ -175,14 +185,14 @@ class AdmissionController:
     def slots_for(self, priority: int) -> int:
         """How many slots requests of ``priority`` may hold at once.
 
-        All of them, except for reads while the process is overloaded (not calm): then reads get
+        All of them, except for reads while the process is overloaded (:meth:`overloaded`): then reads get
         ``OVERLOAD_READ_SHARE`` of them. A process's requests share its CPU, so each admitted read is
         slower the more run beside it; under overload that made admitted reads, and the posts beside them,
         take seconds (the overload drill on PostgreSQL: docs/RELIABILITY.md). Fewer reads at once keep
         those admitted fast, the rest are refused at once (or answered from a stale copy), and the other
-        slots stay free for posts. A calm process, one only slow for a moment, keeps every slot for
-        whoever comes, so that a steady load is never refused."""
-        if priority == PRIORITIES[0] or self.calm():
+        slots stay free for posts. A process that is not overloaded, if only slow for a moment, keeps every
+        slot for whoever comes, so that a steady load is never refused."""
+        if priority == PRIORITIES[0] or not self.overloaded():
             return self.capacity
         return max(1, int(self.capacity * OVERLOAD_READ_SHARE))
 
@@ -197,10 +207,10 @@ class AdmissionController:
         """At most one round of the slots waits ahead: the wait is about one request's time, whatever the
         estimate says. Nothing is refused on an estimate then: with a few clients and a slow moment (a
         reload starting new workers, say) the estimate swells while the queue stays short, and refusing
-        would fail requests that a moment's wait serves. Not while the process is refusing requests: its
-        timings are then those of the overload itself, and one round of the slots ahead already costs a
-        read most of its time (under overload admitted reads waited up to their patience behind it)."""
-        return self.calm() and self.waiting_ahead(priority, pending) <= self.slots_for(priority)
+        would fail requests that a moment's wait serves. Not while the process is overloaded: its timings
+        are then those of the overload itself, and one round of the slots ahead already costs a read most
+        of its time (under overload admitted reads waited up to their patience behind it)."""
+        return not self.overloaded() and self.waiting_ahead(priority, pending) <= self.slots_for(priority)
 
     def note_entry(self, delay: float) -> None:
         """A request reached this layer ``delay`` seconds after it arrived."""
@@ -221,7 +231,24 @@ class AdmissionController:
         """The process answered a request with 503 or a stale copy (called by whoever answers: the middleware
         or the door). A verdict that still lets the request in (it renews a stale copy, or it is a write) is
         no refusal: counting it would end the calm of a process that refused nobody."""
-        self.last_refusal = self.clock()
+        now = self.clock()
+        self.last_refusal = now
+        elapsed = now - self._refusals_since
+        if elapsed >= RATE_WINDOW:
+            self.refusal_rate = self._refusals / elapsed if elapsed < 2 * RATE_WINDOW else 0.0
+            self._refusals = 0
+            self._refusals_since = now
+        self._refusals += 1
+
+    def overloaded(self) -> bool:
+        """The process answers at least ``OVERLOAD_REFUSALS`` requests a second with 503 or a stale copy: in
+        the current window so far, or in the last one if it ended less than a window ago. A window that has
+        run longer (no refusal came to close it) counts over all of its length, so the overload ends within
+        about a second of the refusals stopping."""
+        elapsed = self.clock() - self._refusals_since
+        if elapsed <= RATE_WINDOW:
+            return self._refusals >= OVERLOAD_REFUSALS * RATE_WINDOW or self.refusal_rate >= OVERLOAD_REFUSALS
+        return self._refusals / elapsed >= OVERLOAD_REFUSALS
 
     def calm(self) -> bool:
         """No request was refused lately: the process is not overloaded, only slow for a moment (new workers
@@ -266,7 +293,7 @@ class AdmissionController:
                 f"queued={queued} "
                 f"service={self.service_time * 1000:.0f}ms drain={self.drain_rate(priority):.1f}/s "
                 f"entry={self.current_entry_delay() * 1000:.0f}ms completed={self.completed} "
-                f"calm={'yes' if self.calm() else 'no'}")
+                f"calm={'yes' if self.calm() else 'no'} overloaded={'yes' if self.overloaded() else 'no'}")
 
     def retry_after(self) -> int:
         """Seconds a shed client should wait: about the time to drain what is queued now."""
