@@ -78,6 +78,34 @@ _BUSY_BODY = orjson.dumps({"error": BUSY_MESSAGE})
 _WS_TRY_AGAIN = 1013
 
 
+class WindowCounts:
+    """Events per second of each of ``kinds``, counted in windows of ``RATE_WINDOW``: when a window ends
+    (at the first event after it), its counts become the rates; a window followed by a whole window with
+    nothing in it counts as zero."""
+
+    def __init__(self, kinds: int, now: float) -> None:
+        self.rates = [0.0] * kinds
+        self.counts = [0] * kinds
+        self.since = now
+
+    def add(self, now: float, kind: int = 0) -> None:
+        elapsed = now - self.since
+        if elapsed >= RATE_WINDOW:
+            self.rates = [n / elapsed if elapsed < 2 * RATE_WINDOW else 0.0 for n in self.counts]
+            self.counts = [0] * len(self.counts)
+            self.since = now
+        self.counts[kind] += 1
+
+    def at_least(self, now: float, per_second: float, kind: int = 0) -> bool:
+        """At least ``per_second`` in the current window so far, or in the last one if it ended less than a
+        window ago. A window that has run longer (no event came to close it) counts over all of its
+        length, so the rate falls within about a window of the events stopping."""
+        elapsed = now - self.since
+        if elapsed <= RATE_WINDOW:
+            return self.counts[kind] >= per_second * RATE_WINDOW or self.rates[kind] >= per_second
+        return self.counts[kind] / elapsed >= per_second
+
+
 @dataclass(frozen=True)
 class Decision:
     admitted: bool
@@ -130,15 +158,11 @@ class AdmissionController:
         self.entry_delay = 0.0
         self.entry_seen_at = 0.0
         # Arrivals per second by priority over the last window: more urgent arrivals overtake a waiter.
-        self.arrival_rates = [0.0, 0.0, 0.0]
-        self._arrivals = [0, 0, 0]
-        self._rate_since = clock()
+        self._arrivals = WindowCounts(len(PRIORITIES), clock())
         # When this process last refused a request (here or at the door): see calm().
         self.last_refusal = -math.inf
-        # Answers of 503 or a stale copy per second, counted in windows of RATE_WINDOW: see overloaded().
-        self.refusal_rate = 0.0
-        self._refusals = 0
-        self._refusals_since = clock()
+        # Answers of 503 or a stale copy per second: see overloaded().
+        self._refusals = WindowCounts(1, clock())
         # Requests completed so far: until ``warm_up`` of them, nothing is refused on an estimate.
         self.completed = 0
         self.warm_up = warm_up
@@ -148,15 +172,9 @@ class AdmissionController:
             return len(self.queues[priority])
         return sum(len(q) for q in self.queues)
 
-    def _note_arrival(self, priority: int) -> None:
-        now = self.clock()
-        elapsed = now - self._rate_since
-        if elapsed >= RATE_WINDOW:
-            # A window ended: its counts become the rates (a window with nothing in it counts as zero).
-            self.arrival_rates = [n / elapsed for n in self._arrivals] if elapsed < 2 * RATE_WINDOW else [0.0] * 3
-            self._arrivals = [0, 0, 0]
-            self._rate_since = now
-        self._arrivals[priority] += 1
+    @property
+    def arrival_rates(self) -> list[float]:
+        return self._arrivals.rates
 
     def drain_rate(self, priority: int) -> float:
         """Requests per second that leave the queue of ``priority``: what the slots complete, less what more
@@ -231,24 +249,13 @@ class AdmissionController:
         """The process answered a request with 503 or a stale copy (called by whoever answers: the middleware
         or the door). A verdict that still lets the request in (it renews a stale copy, or it is a write) is
         no refusal: counting it would end the calm of a process that refused nobody."""
-        now = self.clock()
-        self.last_refusal = now
-        elapsed = now - self._refusals_since
-        if elapsed >= RATE_WINDOW:
-            self.refusal_rate = self._refusals / elapsed if elapsed < 2 * RATE_WINDOW else 0.0
-            self._refusals = 0
-            self._refusals_since = now
-        self._refusals += 1
+        self.last_refusal = self.clock()
+        self._refusals.add(self.last_refusal)
 
     def overloaded(self) -> bool:
-        """The process answers at least ``OVERLOAD_REFUSALS`` requests a second with 503 or a stale copy: in
-        the current window so far, or in the last one if it ended less than a window ago. A window that has
-        run longer (no refusal came to close it) counts over all of its length, so the overload ends within
-        about a second of the refusals stopping."""
-        elapsed = self.clock() - self._refusals_since
-        if elapsed <= RATE_WINDOW:
-            return self._refusals >= OVERLOAD_REFUSALS * RATE_WINDOW or self.refusal_rate >= OVERLOAD_REFUSALS
-        return self._refusals / elapsed >= OVERLOAD_REFUSALS
+        """The process answers at least ``OVERLOAD_REFUSALS`` requests a second with 503 or a stale copy
+        (:meth:`WindowCounts.at_least`): the overload ends within about a second of the refusals stopping."""
+        return self._refusals.at_least(self.clock(), OVERLOAD_REFUSALS)
 
     def calm(self) -> bool:
         """No request was refused lately: the process is not overloaded, only slow for a moment (new workers
@@ -313,7 +320,7 @@ class AdmissionController:
     async def acquire(self, priority: int, arrived: float | None = None, *, vetted: bool = False) -> Decision:
         """A slot, or why not. A refusal here is a verdict: the caller still decides how to answer (it may let
         the request in to renew a stale copy) and calls :meth:`refused` when it does refuse."""
-        self._note_arrival(priority)
+        self._arrivals.add(self.clock(), priority)
         if arrived is not None:
             self.note_entry(self.clock() - arrived)
         if self.free_for(priority) > 0 and not any(self.queues[: priority + 1]):
@@ -354,7 +361,7 @@ class AdmissionController:
         self._abandon(priority, waiter)
         return Decision(False, "deadline", waited=self.clock() - start)
 
-    def admit_now(self, priority: int = LAST) -> Decision:
+    def admit_now(self, priority: int) -> Decision:
         """Take a slot even when none is free (renewing a stale copy: one request at a time per process)."""
         self._take(priority)
         return Decision(True)
